@@ -1,0 +1,45 @@
+// The per-test record every emitter in lab/report/ consumes.
+import type { Finding } from "../kmsg.ts";
+
+export type TestStatus = "pass" | "fail" | "skip";
+
+export interface TestResult {
+  suite: string;
+  name: string;
+  status: TestStatus;
+  durationMs: number;
+  message?: string;
+  skipReason?: string;
+  /** Kernel reports the console watch attributed to this test. */
+  findings: Finding[];
+  details?: Record<string, unknown>;
+}
+
+export interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+export function countResults(tests: readonly TestResult[]): Counts {
+  const c: Counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const t of tests) {
+    if (t.status === "pass") c.passed++;
+    else if (t.status === "fail") c.failed++;
+    else c.skipped++;
+  }
+  return c;
+}
+
+/** Results grouped by suite, suites and tests in first-seen order. */
+export function groupBySuite(
+  tests: readonly TestResult[],
+): Map<string, TestResult[]> {
+  const bySuite = new Map<string, TestResult[]>();
+  for (const t of tests) {
+    const list = bySuite.get(t.suite);
+    if (list) list.push(t);
+    else bySuite.set(t.suite, [t]);
+  }
+  return bySuite;
+}
