@@ -32,7 +32,9 @@ Deno.test("renderTap: YAML diagnostics carry the message and the findings' first
     ].join("\n"),
   );
   // A multi-line message stays one YAML line (JSON escapes are YAML double-quoted escapes).
-  assert.ok(tap.includes('\n  message: "expected \\"abc\\"\\ngot \\"abd\\""\n'));
+  assert.ok(
+    tap.includes('\n  message: "expected \\"abc\\"\\ngot \\"abd\\""\n'),
+  );
   assert.ok(tap.includes('\n  details: {"file":"/mnt/famfs/a","size":3}\n'));
 });
 
