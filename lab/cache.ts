@@ -1,0 +1,30 @@
+// Where the lab keeps what it downloads and builds (never in git).
+import { createHash } from "node:crypto";
+
+export function cacheDir(): string {
+  return Deno.env.get("FAMFS_LAB_CACHE") ??
+    `${Deno.env.get("HOME") ?? "/root"}/.cache/famfs-lab`;
+}
+
+export const REPO_DIR = new URL("..", import.meta.url).pathname.replace(
+  /\/$/,
+  "",
+);
+
+export function sha256(parts: (string | Uint8Array)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) {
+    h.update(p);
+    h.update("\0");
+  }
+  return h.digest("hex");
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,420 @@
+// Guest kernels: Debian's linux-source (or a user tree, or a prebuilt image), an optional patch
+// series applied to a copy, config fragments, an out-of-tree build with progress, and a cache
+// keyed by a hash of everything that went in.
+import { $ } from "zx";
+import { archiveUri } from "./provision.ts";
+import { cacheDir, exists, REPO_DIR, sha256 } from "./cache.ts";
+import {
+  MUTANT_DIR,
+  parseGitApplyError,
+  type Patch,
+  readSeries,
+  resolveSeriesPath,
+  seriesFragment,
+} from "./patches.ts";
+import { Progress } from "./progress.ts";
+
+export type Flavour = "base" | "debug";
+export type KernelSource =
+  | { kind: "debian" }
+  | { kind: "tree"; path: string }
+  | { kind: "image"; path: string };
+
+export interface KernelRequest {
+  source: KernelSource;
+  flavour: Flavour;
+  series?: string;
+  mutant?: string;
+  /** Extra kconfig fragment files, applied last. */
+  fragments: string[];
+}
+
+export interface Kernel {
+  image: string;
+  /** What it is, for reports: "debian 7.3.4-1~bpo13+1 + ref (5 patches), base". */
+  description: string;
+  key: string;
+  cached: boolean;
+  buildMs: number;
+}
+
+export class KernelBuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KernelBuildError";
+  }
+}
+
+export const DEBIAN_SOURCE_PACKAGE = "linux-source-7.3";
+export const FRAGMENT_DIR = `${REPO_DIR}/vm-images/kconfig`;
+
+function aptOptions(dir: string): string[] {
+  return [
+    `-o`,
+    `Dir::Etc::SourceList=${dir}/sources.list`,
+    `-o`,
+    `Dir::Etc::SourceParts=${dir}/none`,
+    `-o`,
+    `Dir::State::Lists=${dir}/lists`,
+    `-o`,
+    `Dir::Cache::Archives=${dir}/archives`,
+    `-o`,
+    `APT::Sandbox::User=root`,
+  ];
+}
+
+/**
+ * Debian's linux-source from trixie-backports, downloaded with a private apt state (the machine's
+ * own apt lists stay untouched) and unpacked once into the cache.
+ */
+export async function ensureDebianSource(
+  log: (l: string) => void,
+): Promise<{ path: string; version: string }> {
+  const src = `${cacheDir()}/src`;
+  await Deno.mkdir(src, { recursive: true });
+  for (const e of Deno.readDirSync(src)) {
+    const marker = `${src}/${e.name}/.famfs-lab-source`;
+    if (e.isDirectory && await exists(marker)) {
+      return {
+        path: `${src}/${e.name}`,
+        version: (await Deno.readTextFile(marker)).trim(),
+      };
+    }
+  }
+  const apt = `${cacheDir()}/apt`;
+  for (const d of ["lists/partial", "archives/partial"]) {
+    await Deno.mkdir(`${apt}/${d}`, { recursive: true });
+  }
+  const sources: string[] = [];
+  for (
+    const f of [
+      "/etc/apt/sources.list",
+      ...[...Deno.readDirSync("/etc/apt/sources.list.d")].map((e) =>
+        `/etc/apt/sources.list.d/${e.name}`
+      ),
+    ]
+  ) {
+    try {
+      sources.push(await Deno.readTextFile(f));
+    } catch { /* missing */ }
+  }
+  const uri = archiveUri(sources);
+  if (!uri) {
+    throw new KernelBuildError(
+      "no Debian archive found in /etc/apt to download linux-source from",
+    );
+  }
+  await Deno.writeTextFile(
+    `${apt}/sources.list`,
+    `deb ${uri} trixie-backports main\n`,
+  );
+  log(`kernel: fetching ${DEBIAN_SOURCE_PACKAGE} from trixie-backports`);
+  const q = $({ quiet: true, cwd: src });
+  await q`apt-get ${aptOptions(apt)} update`;
+  await q`apt-get ${aptOptions(apt)} download ${DEBIAN_SOURCE_PACKAGE}`;
+  const deb =
+    [...Deno.readDirSync(src)].find((e) =>
+      e.name.startsWith(`${DEBIAN_SOURCE_PACKAGE}_`)
+    )!.name;
+  const version = decodeURIComponent(deb.split("_")[1]);
+  const upstream = version.replace(/-.*/, "");
+  log(`kernel: unpacking ${deb}`);
+  await q`dpkg-deb --fsys-tarfile ${deb} | tar -x --wildcards '*.tar.xz' -O | tar -xJ`;
+  await Deno.rename(
+    `${src}/${DEBIAN_SOURCE_PACKAGE}`,
+    `${src}/linux-${upstream}`,
+  );
+  await Deno.writeTextFile(
+    `${src}/linux-${upstream}/.famfs-lab-source`,
+    version + "\n",
+  );
+  await Deno.remove(`${src}/${deb}`);
+  return { path: `${src}/linux-${upstream}`, version };
+}
+
+/** Fragment files in the order they are merged. */
+export function fragmentFiles(
+  req: KernelRequest,
+  seriesPath: string | null,
+): string[] {
+  return [
+    `${FRAGMENT_DIR}/base.config`,
+    ...(req.flavour === "debug" ? [`${FRAGMENT_DIR}/debug.config`] : []),
+    ...(seriesPath && seriesFragment(seriesPath)
+      ? [seriesFragment(seriesPath)!]
+      : []),
+    ...req.fragments,
+  ];
+}
+
+/** `CONFIG_X=y` / `# CONFIG_X is not set` requests of a fragment, as symbol -> value. */
+export function parseFragment(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const set = line.match(/^(CONFIG_\w+)=(.*)$/);
+    const unset = line.match(/^# (CONFIG_\w+) is not set$/);
+    if (set) out.set(set[1], set[2] === "n" ? "n" : set[2]);
+    else if (unset) out.set(unset[1], "n");
+  }
+  return out;
+}
+
+/** Symbols a fragment asked for that the final .config does not have (kconfig dropped them). */
+export function unmetRequests(
+  requested: Map<string, string>,
+  finalConfig: string,
+): string[] {
+  const actual = parseFragment(finalConfig);
+  const bad: string[] = [];
+  for (const [sym, want] of requested) {
+    const got = actual.get(sym) ?? "n";
+    if (got !== want) bad.push(`${sym}=${want} (got ${got})`);
+  }
+  return bad;
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  const entries = [...Deno.readDirSync(from)].map((e) => e.name).filter((n) =>
+    !n.startsWith("build-")
+  );
+  await $({ quiet: true, cwd: from })`cp -a --reflink=auto ${entries} ${to}/`;
+}
+
+async function applyPatches(
+  tree: string,
+  patches: Patch[],
+  log: (l: string) => void,
+): Promise<void> {
+  for (const p of patches) {
+    const r = await $({
+      quiet: true,
+      nothrow: true,
+      cwd: tree,
+      input: p.text,
+    })`git apply -p1 --whitespace=nowarn -`;
+    if (r.exitCode !== 0) throw parseGitApplyError(p, r.stderr);
+    log(`kernel: applied ${p.name}: ${p.subject}`);
+  }
+}
+
+/** A patched copy of the source, made once per (source, patches). */
+async function patchedTree(
+  source: { path: string; id: string },
+  patches: Patch[],
+  log: (l: string) => void,
+): Promise<string> {
+  if (patches.length === 0) return source.path;
+  const tree = `${cacheDir()}/trees/${
+    sha256([source.id, ...patches.map((p) => p.text)]).slice(0, 16)
+  }`;
+  if (await exists(`${tree}/.famfs-lab-applied`)) return tree;
+  const tmp = `${tree}.tmp-${Deno.pid}`;
+  log(`kernel: copying ${source.path} to apply ${patches.length} patch(es)`);
+  await copyTree(source.path, tmp);
+  try {
+    await applyPatches(tmp, patches, log);
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true });
+    throw e;
+  }
+  await Deno.writeTextFile(
+    `${tmp}/.famfs-lab-applied`,
+    patches.map((p) => p.name).join("\n") + "\n",
+  );
+  await Deno.remove(tree, { recursive: true }).catch(() => {});
+  await Deno.rename(tmp, tree);
+  return tree;
+}
+
+async function configure(
+  tree: string,
+  out: string,
+  fragments: string[],
+): Promise<void> {
+  const q = $({ quiet: true, cwd: tree });
+  await q`make O=${out} tinyconfig`;
+  await q`scripts/kconfig/merge_config.sh -m -O ${out} ${out}/.config ${fragments}`;
+  await q`make O=${out} olddefconfig`;
+  const requested = new Map<string, string>();
+  for (const f of fragments) {
+    for (const [k, v] of parseFragment(await Deno.readTextFile(f))) {
+      requested.set(k, v);
+    }
+  }
+  const unmet = unmetRequests(
+    requested,
+    await Deno.readTextFile(`${out}/.config`),
+  );
+  if (unmet.length > 0) {
+    throw new KernelBuildError(
+      `kconfig did not honour ${
+        unmet.join(", ")
+      }: a dependency is missing from the fragments ` +
+        `(${
+          fragments.join(", ")
+        }); check with 'make O=${out} menuconfig' (search the symbol)`,
+    );
+  }
+}
+
+/** Runs make with a progress line (objects built, elapsed, current file); keeps the full log. */
+async function make(tree: string, out: string, logFile: string): Promise<void> {
+  const progress = new Progress("kernel build");
+  const jobs = String(navigator.hardwareConcurrency);
+  const cmd = new Deno.Command("make", {
+    args: [
+      `O=${out}`,
+      `-j${jobs}`,
+      "CC=ccache gcc",
+      "KBUILD_BUILD_USER=famfs-lab",
+      "KBUILD_BUILD_HOST=lab",
+      "bzImage",
+    ],
+    cwd: tree,
+    env: {
+      CCACHE_DIR: `${cacheDir()}/ccache`,
+      CCACHE_NOHASHDIR: "1",
+      CCACHE_MAXSIZE: "10G",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  const log = await Deno.open(logFile, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  let objects = 0;
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let buf = "";
+    for await (const chunk of stream) {
+      await log.write(chunk);
+      buf += new TextDecoder().decode(chunk);
+      const lines = buf.split("\n");
+      buf = lines.pop()!;
+      for (const l of lines) {
+        if (/^\s+(CC|AS|LD|AR)\s/.test(l)) {
+          objects++;
+          progress.update(`${objects} steps, ${l.trim().replace(/\s+/g, " ")}`);
+        }
+      }
+    }
+  };
+  const [status] = await Promise.all([
+    child.status,
+    pump(child.stdout),
+    pump(child.stderr),
+  ]);
+  log.close();
+  if (!status.success) {
+    const tail = (await Deno.readTextFile(logFile)).split("\n").filter((l) =>
+      /error|Error/.test(l)
+    ).slice(-15);
+    throw new KernelBuildError(
+      `make bzImage failed in ${out}; errors:\n  ${
+        tail.join("\n  ")
+      }\nfull log: ${logFile}`,
+    );
+  }
+  progress.done(`${objects} steps`);
+}
+
+async function compilerId(): Promise<string> {
+  return (await $({ quiet: true })`gcc --version`).stdout.split("\n")[0];
+}
+
+/** Builds (or finds in the cache) the kernel a request describes. */
+export async function buildKernel(
+  req: KernelRequest,
+  log: (l: string) => void,
+): Promise<Kernel> {
+  if (req.source.kind === "image") {
+    if (!await exists(req.source.path)) {
+      throw new KernelBuildError(
+        `--kernel ${req.source.path}: no such file (give a bzImage path)`,
+      );
+    }
+    return {
+      image: req.source.path,
+      description: `image ${req.source.path}`,
+      key: "image",
+      cached: true,
+      buildMs: 0,
+    };
+  }
+  const started = Date.now();
+  const source = req.source.kind === "debian"
+    ? await ensureDebianSource(log).then((s) => ({
+      path: s.path,
+      id: `debian ${s.version}`,
+    }))
+    : { path: req.source.path, id: `tree ${req.source.path}` };
+  if (req.source.kind === "tree" && !await exists(`${source.path}/Makefile`)) {
+    throw new KernelBuildError(
+      `--kernel-src ${source.path}: not a kernel tree (no Makefile)`,
+    );
+  }
+  const seriesPath = req.series ?? (req.mutant ? "ref" : undefined);
+  const resolved = seriesPath ? resolveSeriesPath(seriesPath) : null;
+  const patches = resolved ? await readSeries(resolved) : [];
+  if (req.mutant) {
+    patches.push(...await readSeries(`${MUTANT_DIR}${req.mutant}.patch`));
+  }
+  const fragments = fragmentFiles(req, resolved);
+  const fragmentTexts = await Promise.all(
+    fragments.map((f) => Deno.readTextFile(f)),
+  );
+  const key = sha256([
+    source.id,
+    await compilerId(),
+    ...fragmentTexts,
+    ...patches.map((p) => p.text),
+  ]).slice(0, 16);
+  const description = [
+    source.id,
+    seriesPath ? `+ ${seriesPath} (${patches.length} patches)` : "",
+    req.mutant ? `+ mutant ${req.mutant}` : "",
+    req.flavour,
+  ].filter(Boolean).join(" ");
+  const dir = `${cacheDir()}/kernels/${key}`;
+  // A user's tree may have changed since: always let make decide what to rebuild.
+  if (req.source.kind === "debian" && await exists(`${dir}/bzImage`)) {
+    return {
+      image: `${dir}/bzImage`,
+      description,
+      key,
+      cached: true,
+      buildMs: Date.now() - started,
+    };
+  }
+  const tree = await patchedTree(source, patches, log);
+  const out = `${tree}/build-${key}`;
+  log(`kernel: building ${description} in ${out}`);
+  await Deno.mkdir(dir, { recursive: true });
+  await configure(tree, out, fragments);
+  await make(tree, out, `${dir}/build.log`);
+  await Deno.copyFile(`${out}/arch/x86/boot/bzImage`, `${dir}/bzImage`);
+  await Deno.copyFile(`${out}/.config`, `${dir}/config`);
+  await Deno.writeTextFile(
+    `${dir}/manifest.json`,
+    JSON.stringify(
+      {
+        description,
+        source: source.id,
+        fragments,
+        patches: patches.map((p) => p.name),
+      },
+      null,
+      2,
+    ),
+  );
+  return {
+    image: `${dir}/bzImage`,
+    description,
+    key,
+    cached: false,
+    buildMs: Date.now() - started,
+  };
+}

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { renderSetupScript } from "./guest_setup.ts";
+import { cxlWindows, renderQemuArgs, shellQuote } from "./qemu_args.ts";
+import { loadTopology } from "./topology.ts";
+
+const golden = new URL("./testdata/qemu/", import.meta.url).pathname;
+
+async function argsFor(
+  name: string,
+  accel: "kvm" | "tcg" = "tcg",
+): Promise<string[]> {
+  return renderQemuArgs({
+    topology: await loadTopology(name),
+    kernel: "/k/bzImage",
+    runDir: "/r",
+    init: "/repo/vm-images/guest/init.sh",
+    sshPort: 10022,
+    accel,
+  });
+}
+
+/** Golden files hold one argument per line; UPDATE_GOLDEN=1 rewrites them. */
+async function checkGolden(file: string, actual: string): Promise<void> {
+  if (Deno.env.get("UPDATE_GOLDEN")) {
+    await Deno.writeTextFile(golden + file, actual);
+  }
+  assert.equal(actual, await Deno.readTextFile(golden + file));
+}
+
+for (const name of ["default", "pmem", "cxl-interleave", "bare"]) {
+  Deno.test(`topology ${name} renders the reviewed QEMU command line`, async () => {
+    await checkGolden(`${name}.argv`, (await argsFor(name)).join("\n") + "\n");
+  });
+  Deno.test(`topology ${name} renders the reviewed guest setup script`, async () => {
+    await checkGolden(
+      `${name}.setup.sh`,
+      renderSetupScript(await loadTopology(name)),
+    );
+  });
+}
+
+Deno.test("CXL topologies boot with SeaBIOS (qboot hides CXL host bridges), others with qboot", async () => {
+  assert.ok(!(await argsFor("default")).includes("-bios"));
+  const pmem = await argsFor("pmem");
+  assert.equal(pmem[pmem.indexOf("-bios") + 1], "/usr/share/qemu/qboot.rom");
+});
+
+Deno.test("KVM uses the host CPU; TCG the max model", async () => {
+  const kvm = await argsFor("bare", "kvm");
+  assert.equal(kvm[kvm.indexOf("-accel") + 1], "kvm");
+  assert.equal(kvm[kvm.indexOf("-cpu") + 1], "host");
+});
+
+Deno.test("SSH is forwarded only on host loopback with a restricted user net", async () => {
+  const a = await argsFor("bare");
+  assert.equal(
+    a[a.indexOf("-netdev") + 1],
+    "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:10022-:22",
+  );
+});
+
+Deno.test("two host bridges get a window each plus one interleaving across both", async () => {
+  const t = await loadTopology("cxl-interleave");
+  assert.deepEqual(cxlWindows(t.cxl!), [{ targets: [0], index: 0 }, {
+    targets: [1],
+    index: 1,
+  }, {
+    targets: [0, 1],
+    index: 2,
+  }]);
+});
+
+Deno.test("shellQuote leaves plain words and quotes the rest", () => {
+  assert.equal(
+    shellQuote(["a", "b c", "it's", "x=1,y"]),
+    `a 'b c' 'it'\\''s' x=1,y`,
+  );
+});

@@ -1,0 +1,1 @@
+# famfs-lab guest setup for topology "bare" (generated).

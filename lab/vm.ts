@@ -1,0 +1,419 @@
+// A running QEMU guest: run folder, QEMU process, console follower, SSH, QMP, shutdown and
+// cleanup. Everything a run needs to be repeated by hand is left in the run folder (repro.sh).
+import { $ } from "zx";
+import { cacheDir, exists, REPO_DIR } from "./cache.ts";
+import {
+  type GuestDevice,
+  parseDevices,
+  renderSetupScript,
+  renderSshdConfig,
+} from "./guest_setup.ts";
+import { Qmp } from "./qmp.ts";
+import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
+import { GuestShell } from "./ssh.ts";
+import type { Topology } from "./topology.ts";
+
+export const GUEST_INIT = `${REPO_DIR}/vm-images/guest/init.sh`;
+
+export class GuestError extends Error {
+  constructor(message: string, readonly runDir: string) {
+    super(
+      `${message}\n  console log: ${runDir}/console.log\n  reproduce: ${runDir}/repro.sh`,
+    );
+    this.name = "GuestError";
+  }
+}
+
+export interface Timeouts {
+  bootMs: number;
+  /** Console silence (the guest prints a heartbeat every 10 s) that counts as a hang. */
+  hangMs: number;
+  shutdownMs: number;
+}
+
+/** Timeouts measured under KVM-like speed, scaled for TCG and for the slow debug kernels. */
+export function timeouts(accel: "kvm" | "tcg", debugKernel: boolean): Timeouts {
+  const scale = (accel === "tcg" ? 4 : 1) * (debugKernel ? 4 : 1);
+  return {
+    bootMs: 30_000 * scale,
+    hangMs: 45_000 * scale,
+    shutdownMs: 10_000 * scale,
+  };
+}
+
+export function hostAccel(): "kvm" | "tcg" {
+  try {
+    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
+    return "kvm";
+  } catch {
+    return "tcg";
+  }
+}
+
+async function freePort(): Promise<number> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Registry of this process's guests, so that a signal or a crash path can kill them all. */
+const live = new Set<Guest>();
+let handlersInstalled = false;
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    Deno.addSignalListener(sig, () => {
+      console.error(`\nlab: ${sig}: stopping ${live.size} guest(s)`);
+      for (const g of live) g.killNow();
+      Deno.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+}
+
+/** Kills QEMU processes left by a lab process that died without cleaning up (e.g. SIGKILL). */
+export async function reapOrphans(log: (l: string) => void): Promise<number> {
+  const dir = `${cacheDir()}/running`;
+  if (!await exists(dir)) return 0;
+  let reaped = 0;
+  for (const e of Deno.readDirSync(dir)) {
+    const rec = JSON.parse(await Deno.readTextFile(`${dir}/${e.name}`)) as {
+      lab: number;
+      qemu: number;
+      runDir: string;
+    };
+    const alive = (pid: number) => exists(`/proc/${pid}`);
+    if (await alive(rec.lab)) continue;
+    if (await alive(rec.qemu)) {
+      const cmdline = await Deno.readTextFile(`/proc/${rec.qemu}/cmdline`)
+        .catch(() => "");
+      if (cmdline.includes(rec.runDir)) {
+        Deno.kill(rec.qemu, "SIGKILL");
+        reaped++;
+        log(`lab: killed orphaned QEMU ${rec.qemu} of ${rec.runDir}`);
+      }
+    }
+    await Deno.remove(`${dir}/${e.name}`);
+  }
+  return reaped;
+}
+
+export interface BootOptions {
+  topology: Topology;
+  kernelImage: string;
+  kernelDescription: string;
+  debugKernel: boolean;
+  runDir: string;
+  append?: string[];
+  onConsole?: (chunk: string) => void;
+  log?: (line: string) => void;
+}
+
+export class Guest {
+  ssh!: GuestShell;
+  devices: GuestDevice[] = [];
+  bootMs = 0;
+  hung = false;
+  #child: Deno.ChildProcess;
+  #exited = false;
+  #status: Promise<Deno.CommandStatus>;
+  #lastOutput = Date.now();
+  #console = "";
+  #listeners: ((chunk: string) => void)[] = [];
+  #stopFollow = false;
+  #follow: Promise<void>;
+  #registry: string;
+
+  private constructor(
+    readonly opts: BootOptions,
+    readonly argv: string[],
+    readonly timeouts: Timeouts,
+  ) {
+    this.#child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#status = this.#child.status.then((s) => {
+      this.#exited = true;
+      return s;
+    });
+    if (opts.onConsole) this.#listeners.push(opts.onConsole);
+    this.#follow = this.#followConsole();
+    this.#registry = `${cacheDir()}/running/${this.#child.pid}.json`;
+    live.add(this);
+  }
+
+  get alive(): boolean {
+    return !this.#exited;
+  }
+
+  get consoleText(): string {
+    return this.#console;
+  }
+
+  onConsole(f: (chunk: string) => void): void {
+    this.#listeners.push(f);
+  }
+
+  static async boot(opts: BootOptions): Promise<Guest> {
+    installSignalHandlers();
+    const accel = hostAccel();
+    const runDir = opts.runDir;
+    await Deno.mkdir(runDir, { recursive: true });
+    const port = await freePort();
+    await $({
+      quiet: true,
+    })`ssh-keygen -q -t ed25519 -N ${""} -C famfs-lab-client -f ${runDir}/id_ed25519`;
+    await $({
+      quiet: true,
+    })`ssh-keygen -q -t ed25519 -N ${""} -C famfs-lab-guest -f ${runDir}/ssh_host_ed25519_key`;
+    await Deno.copyFile(
+      `${runDir}/id_ed25519.pub`,
+      `${runDir}/authorized_keys`,
+    );
+    await Deno.writeTextFile(`${runDir}/sshd_config`, renderSshdConfig());
+    await Deno.writeTextFile(
+      `${runDir}/setup.sh`,
+      renderSetupScript(opts.topology),
+    );
+    await Deno.writeTextFile(
+      `${runDir}/topology.json`,
+      JSON.stringify(opts.topology, null, 2) + "\n",
+    );
+    const argv = renderQemuArgs({
+      topology: opts.topology,
+      kernel: opts.kernelImage,
+      runDir,
+      init: GUEST_INIT,
+      sshPort: port,
+      accel,
+      append: opts.append,
+    });
+    await writeRepro(runDir, argv, opts, port);
+    const g = new Guest(opts, argv, timeouts(accel, opts.debugKernel));
+    await Deno.mkdir(`${cacheDir()}/running`, { recursive: true });
+    await Deno.writeTextFile(
+      g.#registry,
+      JSON.stringify({ lab: Deno.pid, qemu: g.#child.pid, runDir }),
+    );
+    const started = Date.now();
+    try {
+      await g.#waitFor(
+        /famfs-lab: ready /,
+        g.timeouts.bootMs,
+        "the guest init to report ready",
+      );
+      const key = await Deno.readTextFile(`${runDir}/id_ed25519`);
+      const hostKey = await Deno.readTextFile(
+        `${runDir}/ssh_host_ed25519_key.pub`,
+      );
+      g.ssh = await GuestShell.whenReady(
+        { port, privateKey: key, hostPublicKey: hostKey },
+        g.timeouts.bootMs,
+        () => g.alive,
+      );
+      g.bootMs = Date.now() - started;
+      g.devices = parseDevices(
+        await Deno.readTextFile(`${runDir}/devices.txt`),
+      );
+      const failures = [...g.#console.matchAll(/famfs-lab: setup-failed (.*)/g)]
+        .map((m) => m[1]);
+      if (failures.length > 0) {
+        throw new GuestError(
+          `DAX setup failed in the guest: ${failures.join("; ")}`,
+          runDir,
+        );
+      }
+    } catch (e) {
+      await g.stop();
+      throw e;
+    }
+    return g;
+  }
+
+  async #followConsole(): Promise<void> {
+    const path = `${this.opts.runDir}/console.log`;
+    const dec = new TextDecoder();
+    let file: Deno.FsFile | null = null;
+    const buf = new Uint8Array(65536);
+    const drain = async () => {
+      if (!file) file = await Deno.open(path).catch(() => null);
+      if (!file) return;
+      for (;;) {
+        const n = await file.read(buf);
+        if (!n) return;
+        const text = dec.decode(buf.subarray(0, n), { stream: true });
+        this.#console += text;
+        this.#lastOutput = Date.now();
+        for (const l of this.#listeners) l(text);
+      }
+    };
+    while (!this.#stopFollow) {
+      await drain();
+      if (this.alive && Date.now() - this.#lastOutput > this.timeouts.hangMs) {
+        await this.#onHang();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await drain();
+    (file as Deno.FsFile | null)?.close();
+  }
+
+  async #onHang(): Promise<void> {
+    this.hung = true;
+    const log = this.opts.log ?? console.error;
+    log(
+      `lab: guest console silent for ${this.timeouts.hangMs} ms: treating as a hang, capturing state`,
+    );
+    try {
+      const q = await Qmp.connect(`${this.opts.runDir}/qmp.sock`, 2000);
+      const regs = await q.command("human-monitor-command", {
+        "command-line": "info registers -a",
+      });
+      await Deno.writeTextFile(
+        `${this.opts.runDir}/hang-registers.txt`,
+        String(regs),
+      );
+      await q.close();
+    } catch (e) {
+      log(`lab: could not capture registers: ${(e as Error).message}`);
+    }
+    this.killNow();
+  }
+
+  async #waitFor(
+    re: RegExp,
+    timeoutMs: number,
+    what: string,
+  ): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.#console.match(re);
+      if (m) return m;
+      if (!this.alive) {
+        const err = await this.#stderrText();
+        throw new GuestError(
+          `QEMU exited while waiting for ${what}${err ? `: ${err}` : ""}`,
+          this.opts.runDir,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new GuestError(
+          `timed out after ${timeoutMs} ms waiting for ${what}`,
+          this.opts.runDir,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  #stderr: string | null = null;
+  async #stderrText(): Promise<string> {
+    if (this.#stderr === null) {
+      this.#stderr = (await new Response(this.#child.stderr).text().catch(() =>
+        ""
+      )).trim();
+      await Deno.writeTextFile(`${this.opts.runDir}/qemu.stderr`, this.#stderr);
+    }
+    return this.#stderr;
+  }
+
+  /** Writes a line into the guest's kernel log (and so the console), e.g. test markers. */
+  async mark(text: string): Promise<void> {
+    await this.ssh.exec(`echo ${shellQuote([text])} > /dev/kmsg`);
+  }
+
+  /** Powers off through sysrq, falls back to QMP quit, then SIGKILL; removes run temp files. */
+  async stop(): Promise<void> {
+    if (this.alive) {
+      try {
+        // Asynchronous power-off: the guest init stays alive, so no false "kill init" panic.
+        await this.ssh?.exec("sync; echo o > /proc/sysrq-trigger", {
+          timeoutMs: 5000,
+        });
+      } catch { /* guest may already be gone */ }
+      this.ssh?.close();
+      await Promise.race([
+        this.#status,
+        new Promise((r) => setTimeout(r, this.timeouts.shutdownMs)),
+      ]);
+    }
+    if (this.alive) {
+      try {
+        const q = await Qmp.connect(`${this.opts.runDir}/qmp.sock`, 2000);
+        await q.command("quit").catch(() => {});
+        await q.close();
+        await Promise.race([
+          this.#status,
+          new Promise((r) => setTimeout(r, 5000)),
+        ]);
+      } catch { /* fall through to kill */ }
+    }
+    this.killNow();
+    await this.#status;
+    await this.#stderrText();
+    this.#stopFollow = true;
+    await this.#follow;
+    await this.#cleanup();
+  }
+
+  /** Synchronous last resort (signal handlers): SIGKILL QEMU and drop temp files. */
+  killNow(): void {
+    if (this.alive) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+    this.ssh?.close();
+    for (const f of this.#tempFiles()) {
+      try {
+        Deno.removeSync(f);
+      } catch { /* already gone */ }
+    }
+    live.delete(this);
+  }
+
+  #tempFiles(): string[] {
+    const rd = this.opts.runDir;
+    // Non-shared pmem backing files are per-run scratch (sparse but up to GiBs).
+    const images = this.opts.topology.pmem.filter((p) =>
+      !p.shared && !p.backing
+    ).map((p) => `${rd}/${p.id}.img`);
+    return [`${rd}/qmp.sock`, `${rd}/qemu.pid`, this.#registry, ...images];
+  }
+
+  async #cleanup(): Promise<void> {
+    for (const f of this.#tempFiles()) await Deno.remove(f).catch(() => {});
+    live.delete(this);
+  }
+
+  async wait(): Promise<Deno.CommandStatus> {
+    return await this.#status;
+  }
+}
+
+async function writeRepro(
+  runDir: string,
+  argv: string[],
+  opts: BootOptions,
+  port: number,
+): Promise<void> {
+  const text = `#!/bin/sh
+# Boots the guest of this run again by hand.
+#   kernel:   ${opts.kernelDescription}
+#   topology: ${opts.topology.name}
+# The serial console goes to ./console.log (follow it with: tail -f console.log).
+# Log in when "famfs-lab: ready" appears:
+#   ssh -i ./id_ed25519 -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -p ${port} root@127.0.0.1
+# Stop: echo o > /proc/sysrq-trigger in the guest, or kill the QEMU process.
+set -e
+cd "$(dirname "$0")"
+: > console.log
+exec ${shellQuote(argv)}
+`;
+  await Deno.writeTextFile(`${runDir}/repro.sh`, text, { mode: 0o755 });
+}
