@@ -72,11 +72,8 @@ function field<T>(
 ): T {
   const v = obj[key];
   if (v === undefined && fallback !== undefined) return fallback;
-  const ok = kind === "array"
-    ? Array.isArray(v)
-    : kind === "object"
-    ? isRecord(v)
-    : typeof v === kind;
+  const actual = Array.isArray(v) ? "array" : isRecord(v) ? "object" : typeof v;
+  const ok = actual === kind;
   if (!ok) {
     throw new TopologyError(
       source,

@@ -50,7 +50,7 @@ export function hostAccel(): "kvm" | "tcg" {
   }
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -109,6 +109,8 @@ export interface BootOptions {
   append?: string[];
   onConsole?: (chunk: string) => void;
   log?: (line: string) => void;
+  /** Overrides the console silence that counts as a hang (tests use a short one). */
+  hangMs?: number;
 }
 
 export class Guest {
@@ -164,7 +166,7 @@ export class Guest {
     const accel = hostAccel();
     const runDir = opts.runDir;
     await Deno.mkdir(runDir, { recursive: true });
-    const port = await freePort();
+    const port = freePort();
     await $({
       quiet: true,
     })`ssh-keygen -q -t ed25519 -N ${""} -C famfs-lab-client -f ${runDir}/id_ed25519`;
@@ -194,7 +196,8 @@ export class Guest {
       append: opts.append,
     });
     await writeRepro(runDir, argv, opts, port);
-    const g = new Guest(opts, argv, timeouts(accel, opts.debugKernel));
+    const t = timeouts(accel, opts.debugKernel);
+    const g = new Guest(opts, argv, { ...t, hangMs: opts.hangMs ?? t.hangMs });
     await Deno.mkdir(`${cacheDir()}/running`, { recursive: true });
     await Deno.writeTextFile(
       g.#registry,
@@ -254,7 +257,10 @@ export class Guest {
     };
     while (!this.#stopFollow) {
       await drain();
-      if (this.alive && Date.now() - this.#lastOutput > this.timeouts.hangMs) {
+      if (
+        this.alive && !this.hung &&
+        Date.now() - this.#lastOutput > this.timeouts.hangMs
+      ) {
         await this.#onHang();
       }
       await new Promise((r) => setTimeout(r, 50));

@@ -1,0 +1,170 @@
+// Integration: real QEMU guests (TCG here), real SSH, real DAX devices, real console watch.
+import assert from "node:assert/strict";
+import { REPO_DIR } from "./cache.ts";
+import { buildKernel, type Kernel } from "./kernel.ts";
+import { ConsoleWatch } from "./kmsg.ts";
+import { Qmp } from "./qmp.ts";
+import { TEST_KERNELS } from "./test_kernels.ts";
+import { loadTopology } from "./topology.ts";
+import { Guest } from "./vm.ts";
+
+let kernel: Kernel | null = null;
+async function stockKernel(): Promise<Kernel> {
+  kernel ??= await buildKernel(TEST_KERNELS.stock, () => {});
+  return kernel;
+}
+
+async function runDir(name: string): Promise<string> {
+  const d = `${REPO_DIR}/reports/tests/${name}-${Date.now()}`;
+  await Deno.mkdir(d, { recursive: true });
+  return d;
+}
+
+async function qemuProcessesFor(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() =>
+      ""
+    );
+    if (cmd.startsWith("qemu-system") && cmd.includes(dir)) n++;
+  }
+  return n;
+}
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name:
+    "default topology: pmem and CXL devdax in the guest, console watch attributes a WARN, clean stop",
+  ...opts,
+  async fn() {
+    const k = await stockKernel();
+    const dir = await runDir("vm-default");
+    const watch = new ConsoleWatch();
+    const g = await Guest.boot({
+      topology: await loadTopology("default"),
+      kernelImage: k.image,
+      kernelDescription: k.description,
+      debugKernel: false,
+      runDir: dir,
+      onConsole: (c) => watch.feed(c),
+    });
+    try {
+      assert.deepEqual(g.devices.map((d) => [d.id, d.driver]), [[
+        "pmem0",
+        "device_dax",
+      ], ["region0", "device_dax"]]);
+      for (const d of g.devices) {
+        assert.match(d.path, /^\/dev\/dax\d+\.\d+$/);
+        assert.equal(
+          (await g.ssh.exec(`test -c ${d.path}`)).code,
+          0,
+          `${d.path} is a char device`,
+        );
+      }
+      const r = await g.ssh.exec("echo out; echo err >&2; exit 3");
+      assert.deepEqual([r.code, r.stdout, r.stderr], [3, "out\n", "err\n"]);
+
+      await g.mark("famfs-lab: test-begin selftest/warn");
+      await g.ssh.exec("echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT");
+      await g.mark("famfs-lab: test-end selftest/warn");
+      const until = Date.now() + 10_000;
+      while (
+        watch.currentTest !== null ||
+        !g.consoleText.includes("test-end selftest/warn")
+      ) {
+        assert.ok(Date.now() < until, "end marker reached the console");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const warn = watch.findings.find((f) => f.kind === "warning");
+      assert.ok(
+        warn,
+        `a WARNING finding (got ${
+          JSON.stringify(watch.findings.map((f) => f.firstLine))
+        })`,
+      );
+      assert.equal(warn.test, "selftest/warn");
+    } finally {
+      await g.stop();
+    }
+    assert.equal(await qemuProcessesFor(dir), 0, "no QEMU left");
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name);
+    for (
+      const kept of ["console.log", "repro.sh", "devices.txt", "topology.json"]
+    ) assert.ok(left.includes(kept), kept);
+    for (const gone of ["qmp.sock", "qemu.pid", "pmem0.img"]) {
+      assert.ok(!left.includes(gone), `${gone} removed`);
+    }
+    assert.match(
+      await Deno.readTextFile(`${dir}/console.log`),
+      /reboot: Power down/,
+    );
+  },
+});
+
+Deno.test({
+  name: "repro.sh boots the same guest by hand",
+  ...opts,
+  async fn() {
+    const k = await stockKernel();
+    const dir = await runDir("vm-repro");
+    const g = await Guest.boot({
+      topology: await loadTopology("bare"),
+      kernelImage: k.image,
+      kernelDescription: k.description,
+      debugKernel: false,
+      runDir: dir,
+    });
+    await g.stop();
+    const repro = new Deno.Command("sh", {
+      args: [`${dir}/repro.sh`],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const until = Date.now() + 120_000;
+      while (
+        !(await Deno.readTextFile(`${dir}/console.log`).catch(() => ""))
+          .includes("famfs-lab: ready")
+      ) {
+        assert.ok(Date.now() < until, "repro guest reached ready");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      repro.kill("SIGKILL");
+      await repro.status;
+    }
+    assert.equal(await qemuProcessesFor(dir), 0);
+  },
+});
+
+Deno.test({
+  name: "a silent console is a hang: registers captured, QEMU killed",
+  ...opts,
+  async fn() {
+    const k = await stockKernel();
+    const dir = await runDir("vm-hang");
+    const g = await Guest.boot({
+      topology: await loadTopology("bare"),
+      kernelImage: k.image,
+      kernelDescription: k.description,
+      debugKernel: false,
+      runDir: dir,
+      hangMs: 4000,
+    });
+    try {
+      // Pausing every vCPU silences the console as a hard hang would.
+      const q = await Qmp.connect(`${dir}/qmp.sock`, 2000);
+      await q.command("stop");
+      await q.close();
+      await g.wait();
+      assert.ok(g.hung, "the hang watch fired");
+    } finally {
+      await g.stop();
+    }
+    assert.match(await Deno.readTextFile(`${dir}/hang-registers.txt`), /RIP=/);
+    assert.equal(await qemuProcessesFor(dir), 0);
+  },
+});
