@@ -68,7 +68,8 @@ const RULES: ReadonlyArray<readonly [RegExp, FindingKind]> = [
   [/^Kernel panic - not syncing: /, "panic"],
   [/^BUG: KASAN: /, "kasan"],
   [/^kmemleak: \d+ new suspected memory leaks?\b/, "kmemleak"],
-  [/^unreferenced object 0x[0-9a-f]+ \(size \d+\):/, "kmemleak"],
+  // Echoed from /sys/kernel/debug/kmemleak, or printed with kmemleak.verbose=1.
+  [/^(kmemleak: )?unreferenced object 0x[0-9a-f]+ \(size \d+\):/, "kmemleak"],
   [
     /^BUG: (sleeping function called from invalid context|scheduling while atomic)\b/,
     "atomic-sleep",
@@ -138,6 +139,7 @@ const HAS_END_MARKER: ReadonlySet<FindingKind> = new Set([
   "panic",
   "kasan",
 ]);
+const INNER_BLANKS: ReadonlySet<FindingKind> = new Set(["kasan", "lockdep"]);
 const OOPS_FAMILY: ReadonlySet<FindingKind> = new Set(["oops", "bug"]);
 const MIDLINE_TIMESTAMP = /\[\s*\d+\.\d{6}\]/g;
 const SINGLE_LINE = /^kmemleak: \d+ new suspected/;
@@ -191,18 +193,16 @@ export class ConsoleWatch {
   feed(chunk: string): void {
     if (chunk === "") return;
     this.lastOutputAt = (this.#opts.now ?? Date.now)();
-    let text = this.#partial + chunk;
+    const text = this.#partial + chunk;
+    let start = 0;
     let nl: number;
-    while ((nl = text.indexOf("\n")) >= 0) {
-      const line = text.slice(0, nl);
-      this.#splitLine(
-        line.endsWith("\r") ? line.slice(0, -1) : line,
-        this.#consumed,
-      );
-      this.#consumed += nl + 1;
-      text = text.slice(nl + 1);
+    while ((nl = text.indexOf("\n", start)) >= 0) {
+      const end = nl > start && text[nl - 1] === "\r" ? nl - 1 : nl;
+      this.#splitLine(text.slice(start, end), this.#consumed + start);
+      start = nl + 1;
     }
-    this.#partial = text;
+    this.#consumed += start;
+    this.#partial = text.slice(start);
   }
 
   /** End of stream: the partial line counts as a line and an open block is closed. */
@@ -295,9 +295,13 @@ export class ConsoleWatch {
     kind: FindingKind | null,
     marker: Marker | null,
   ): BlockEnd | null {
-    if (raw.trim() === "") return "blank";
-    if (marker) return "unrelated";
     const cur = open.finding.kind;
+    if (raw.trim() === "") {
+      // KASAN and lockdep print empty lines inside their reports; only without printk
+      // timestamps do those look blank.
+      return !open.timestamped && INNER_BLANKS.has(cur) ? null : "blank";
+    }
+    if (marker) return "unrelated";
     if (kind) {
       // The lines after a report's first line may classify too ("kernel BUG at" is followed
       // by "Oops: invalid opcode", a stall report repeats "detected stalls"): same report.
@@ -314,9 +318,9 @@ export class ConsoleWatch {
     // kmemleak's object dump (echoed from debugfs) is an indented block under its header.
     if (
       cur === "kmemleak" &&
-      open.finding.firstLine.startsWith("unreferenced object")
+      open.finding.firstLine.includes("unreferenced object")
     ) {
-      if (!/^\s/.test(text)) return "unrelated";
+      if (!/^(kmemleak: )?\s/.test(text)) return "unrelated";
     }
     // After the call trace, another report's separator ("-----[ cut here ]-----", "=====")
     // belongs to what follows.

@@ -128,6 +128,7 @@ Deno.test("classifyLine: other report kinds and the lockdep-vs-WARNING split", (
       "kmemleak",
     ],
     ["unreferenced object 0xffff888003b2e480 (size 64):", "kmemleak"],
+    ["kmemleak: unreferenced object 0xffff888003b2e480 (size 64):", "kmemleak"],
     [
       "watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [famfs:96]",
       "soft-lockup",
@@ -266,6 +267,29 @@ Deno.test("synthetic debug-flavour reports: KASAN, lockdep, atomic sleep, kmemle
   // The echoed kmemleak dump has no timestamps; it ends at the first unindented line.
   assert.equal(fs[4].lines.length, 8);
   assert.equal(fs[4].lines.at(-1), "    fuse_famfs_get_fmap+0x4a/0x1c0");
+});
+
+Deno.test("the same captures with printk timestamps removed give the same findings", () => {
+  for (
+    const name of [
+      "lkdtm-warn-bug-exception.log",
+      "lkdtm-hung-task.log",
+      "lkdtm-softlockup-rcu-stall.log",
+      "debug-flavour.synthetic.log",
+    ]
+  ) {
+    const text = fixture(name);
+    const bare = text.replace(/^\[\s*\d+\.\d+\] ?/gm, "");
+    assert.notEqual(bare, text);
+    const a = scanConsole(text), b = scanConsole(bare);
+    assert.deepEqual(summary(b), summary(a), name);
+    assert.deepEqual(
+      b.map((f) => f.lines.length),
+      a.map((f) => f.lines.length),
+      name,
+    );
+    assert.ok(b.every((f) => f.uptime === null));
+  }
 });
 
 // Deterministic chunk sizes 1..max, so a failure reproduces.
