@@ -1,0 +1,236 @@
+/**
+ * The request loop run by each worker: a blocking read on its own /dev/fuse
+ * fd, synchronous dispatch to the server, one write per reply.
+ */
+import { Errno, FUSE_KERNEL_VERSION, Opcode, Size } from "./abi.ts";
+import {
+  decodeBatchForgetIn,
+  decodeForgetIn,
+  decodeInHeader,
+  decodeInitIn,
+  decodeInterruptIn,
+  encodeInitOut,
+  encodeReply,
+  type InHeader,
+  type InitOut,
+} from "./codec.ts";
+import {
+  FuseDecodeError,
+  FuseErrnoError,
+  FuseInitError,
+  LibcError,
+} from "./errors.ts";
+import * as libc from "./libc.ts";
+import type { FuseRequest, FuseServer, Reply, ReplyOutcome } from "./server.ts";
+
+/**
+ * Interrupt bookkeeping shared by all workers: slot i holds the unique worker
+ * i is serving (0 when idle) and a flag set by FUSE_INTERRUPT.
+ */
+export class InterruptTable {
+  readonly uniques: BigInt64Array;
+  readonly flags: Int32Array;
+  constructor(readonly sab: SharedArrayBuffer, workers: number) {
+    this.uniques = new BigInt64Array(sab, 0, workers);
+    this.flags = new Int32Array(sab, workers * 8, workers);
+  }
+  static bytes(workers: number): number {
+    return workers * 12 + 8;
+  }
+  begin(worker: number, unique: bigint): void {
+    Atomics.store(this.flags, worker, 0);
+    Atomics.store(this.uniques, worker, unique);
+  }
+  end(worker: number): void {
+    Atomics.store(this.uniques, worker, 0n);
+  }
+  /** Marks the worker serving `unique`; false when no worker serves it. */
+  interrupt(unique: bigint): boolean {
+    for (let i = 0; i < this.uniques.length; i++) {
+      if (Atomics.load(this.uniques, i) === unique) {
+        Atomics.store(this.flags, i, 1);
+        Atomics.notify(this.flags, i);
+        return true;
+      }
+    }
+    return false;
+  }
+  isInterrupted(worker: number): boolean {
+    return Atomics.load(this.flags, worker) !== 0;
+  }
+}
+
+export type LoopEvent =
+  | { type: "init"; out: InitOut }
+  | { type: "init-refused"; message: string };
+
+export class RequestLoop {
+  private initOut: InitOut | undefined;
+  constructor(
+    readonly fd: number,
+    readonly worker: number,
+    readonly server: FuseServer,
+    readonly interrupts: InterruptTable,
+    readonly emit: (e: LoopEvent) => void,
+    readonly bufferSize: number,
+  ) {}
+
+  /** Serves until the connection ends (unmount or abort). */
+  run(): void {
+    const buf = new Uint8Array(Math.max(libc.FUSE_MIN_BUFFER, this.bufferSize));
+    for (;;) {
+      const n = libc.readSync(this.fd, buf);
+      if (n <= 0) {
+        const rev = libc.pollOne(this.fd, libc.POLLIN, 0);
+        if (
+          n === 0 || (rev & (libc.POLLERR | libc.POLLHUP | libc.POLLNVAL)) !== 0
+        ) return;
+        continue; // EINTR, ENOENT (request vanished), EAGAIN: read again
+      }
+      try {
+        const msg = buf.subarray(0, n);
+        this.dispatch(msg, (m) => this.sendTo(m));
+      } catch (e) {
+        console.error(
+          `fuse: worker ${this.worker}: ${(e as Error).stack ?? e}`,
+        );
+      }
+    }
+  }
+
+  private sendTo(reply: { unique: bigint; reply: Reply }): ReplyOutcome {
+    return sendReply(this.fd, reply.unique, reply.reply);
+  }
+
+  /** Decodes one message, asks the server, sends the reply via `send`. */
+  dispatch(
+    msg: Uint8Array,
+    send: (r: { unique: bigint; reply: Reply }) => ReplyOutcome,
+  ): void {
+    const header = decodeInHeader(msg);
+    const body = msg.subarray(
+      Size.IN_HEADER,
+      Math.min(header.len, msg.byteLength),
+    );
+    const worker = this.worker;
+    const interrupts = this.interrupts;
+    const req: FuseRequest = {
+      header,
+      body,
+      worker,
+      interrupted: () => interrupts.isInterrupted(worker),
+    };
+    let reply: Reply;
+    switch (header.opcode) {
+      case Opcode.INIT:
+        reply = this.handleInit(body);
+        break;
+      case Opcode.FORGET:
+        this.server.forget?.(header.nodeid, decodeForgetIn(body));
+        reply = { kind: "none" };
+        break;
+      case Opcode.BATCH_FORGET:
+        for (const f of decodeBatchForgetIn(body)) {
+          this.server.forget?.(f.nodeid, f.nlookup);
+        }
+        reply = { kind: "none" };
+        break;
+      case Opcode.INTERRUPT:
+        reply = this.interrupts.interrupt(decodeInterruptIn(body))
+          ? { kind: "none" }
+          : { kind: "error", errno: Errno.EAGAIN };
+        break;
+      case Opcode.DESTROY:
+        this.server.destroy?.();
+        reply = { kind: "ok" };
+        break;
+      default:
+        this.interrupts.begin(worker, header.unique);
+        try {
+          reply = this.server.handle(req);
+        } catch (e) {
+          reply = errorReply(e, header);
+        } finally {
+          this.interrupts.end(worker);
+        }
+    }
+    const outcome = send({ unique: header.unique, reply });
+    this.server.observe?.(req, reply, outcome);
+    if (header.opcode === Opcode.INIT) {
+      if (this.initOut && outcome.errno === 0) {
+        this.emit({ type: "init", out: this.initOut });
+      }
+    }
+  }
+
+  private handleInit(body: Uint8Array): Reply {
+    const offer = decodeInitIn(body);
+    try {
+      if (offer.major !== FUSE_KERNEL_VERSION) {
+        throw new FuseInitError(
+          `kernel FUSE major ${offer.major} is not ${FUSE_KERNEL_VERSION}`,
+        );
+      }
+      this.initOut = this.server.init(offer);
+      return { kind: "ok", payload: encodeInitOut(this.initOut) };
+    } catch (e) {
+      this.emit({ type: "init-refused", message: (e as Error).message });
+      return { kind: "error", errno: 71 /* EPROTO */ };
+    }
+  }
+}
+
+export function sendReply(
+  fd: number,
+  unique: bigint,
+  reply: Reply,
+): ReplyOutcome {
+  let msg: Uint8Array<ArrayBuffer>;
+  switch (reply.kind) {
+    case "none":
+      return { written: 0, errno: 0, length: 0, error: 0 };
+    case "ok":
+      msg = encodeReply(unique, 0, reply.payload);
+      break;
+    case "error":
+      msg = encodeReply(unique, -Math.abs(reply.errno));
+      break;
+    case "raw":
+      msg = new Uint8Array(reply.bytes);
+      break;
+    case "pieces": {
+      const total = reply.pieces.reduce((a, p) => a + p.len, 0);
+      const head = encodeReply(unique, 0);
+      new DataView(head.buffer).setUint32(0, Size.OUT_HEADER + total, true);
+      const r = libc.writev(fd, [{
+        ptr: Deno.UnsafePointer.of(head),
+        len: head.byteLength,
+      }, ...reply.pieces]);
+      return {
+        written: r.n,
+        errno: r.errno,
+        length: Size.OUT_HEADER + total,
+        error: 0,
+      };
+    }
+  }
+  const r = libc.write(fd, msg);
+  const error = msg.byteLength >= 8
+    ? new DataView(msg.buffer).getInt32(4, true)
+    : 0;
+  return { written: r.n, errno: r.errno, length: msg.byteLength, error };
+}
+
+function errorReply(e: unknown, h: InHeader): Reply {
+  if (e instanceof FuseErrnoError) return { kind: "error", errno: e.errno };
+  if (e instanceof FuseDecodeError) {
+    return { kind: "error", errno: Errno.EINVAL };
+  }
+  if (e instanceof LibcError) {
+    return { kind: "error", errno: e.errno || Errno.EIO };
+  }
+  console.error(
+    `fuse: opcode ${h.opcode} unique ${h.unique}: ${(e as Error).stack ?? e}`,
+  );
+  return { kind: "error", errno: Errno.EIO };
+}
