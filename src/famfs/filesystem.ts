@@ -1,0 +1,585 @@
+/**
+ * The famfs FUSE server. One instance runs in each worker thread; all share
+ * the device mapping (compat mode) or the .meta mappings (famfs mode) through
+ * pointers in shared memory, and build identical trees from the log.
+ */
+import {
+  Errno,
+  InitFlag,
+  Opcode,
+  S_IFMT,
+  S_IFREG,
+  SetattrValid,
+} from "../fuse/abi.ts";
+import {
+  type Attr,
+  decodeAccessIn,
+  decodeGetxattrIn,
+  decodeName,
+  decodeOpenIn,
+  decodeReadIn,
+  decodeSetattrIn,
+  decodeWriteIn,
+  defaultInitOut,
+  DirentBuffer,
+  encodeAttrOut,
+  encodeEntryOut,
+  encodeGetxattrOut,
+  encodeOpenOut,
+  encodeReply,
+  encodeStatfsOut,
+  encodeWriteOut,
+  type EntryOut,
+  type InitIn,
+  type InitOut,
+  timeoutFromMs,
+} from "../fuse/codec.ts";
+import { FuseErrnoError, FuseInitError } from "../fuse/errors.ts";
+import type {
+  FuseRequest,
+  FuseServer,
+  Reply,
+  ReplyOutcome,
+  ServerContext,
+} from "../fuse/server.ts";
+import { OpenFlag } from "../fuse/abi.ts";
+import { resolveRange } from "./alloc.ts";
+import { viewOf } from "./device.ts";
+import {
+  checkFmapForProfile,
+  encodeDaxdevOut,
+  encodeFmap,
+  FamfsFileType,
+} from "./fmap.ts";
+import { decodeLogHeader, LOG_HEADER_SIZE, replayLog } from "./log.ts";
+import { type Profile, profileByName, type ProfileName } from "./profiles.ts";
+import { famfsOpName, makeRecord, RequestLogWriter } from "./request_log.ts";
+import {
+  matchRules,
+  parseErrnoOrThrow,
+  reshapePayloadFor,
+  type Scenario,
+  type ScenarioRule,
+} from "./scenario_apply.ts";
+import { LOG_INO, type Node, ROOT_INO, SB_INO, Tree } from "./tree.ts";
+
+export interface FamfsServerConfig {
+  device: string;
+  compat: boolean;
+  profile: ProfileName;
+  /** Name returned by GET_DAXDEV for devindex 0. */
+  daxdevName: string;
+  scenario?: Scenario;
+  requestLog?: string;
+  /** Paths for the @regular and @nodev scenario names. */
+  presets: { regular: string; nodev?: string };
+  entryTimeoutMs: number;
+  attrTimeoutMs: number;
+}
+
+/** Shared memory layout (bytes): 0..64 BigInt64 slots, 64.. opcode counters, then attr overrides. */
+export const Shared = {
+  DEV_PTR: 0,
+  DEV_SIZE: 1,
+  LOG_OFFSET: 2,
+  LOG_LEN: 3,
+  /** Pointer to the superblock bytes (famfs mode: the .meta/.superblock mapping). */
+  SB_PTR: 4,
+  /** Pointer to the log bytes. */
+  LOG_PTR: 5,
+  COUNTERS_AT: 64,
+  COUNTERS: 256,
+  OVERRIDES_AT: 64 + 256 * 4,
+  OVERRIDE_SLOTS: 65536,
+  bytes(): number {
+    return this.OVERRIDES_AT + this.OVERRIDE_SLOTS * 3 * 4;
+  },
+} as const;
+
+const DIRECT_IO_META = OpenFlag.DIRECT_IO;
+
+class FamfsServer implements FuseServer {
+  private readonly profile: Profile;
+  private readonly slots: BigInt64Array;
+  private readonly counters: Int32Array;
+  private readonly overrides: Int32Array;
+  private tree = new Tree();
+  private dev:
+    | { bytes: Uint8Array<ArrayBuffer>; ptr: Deno.PointerObject }
+    | undefined;
+  private log: Uint8Array | undefined;
+  private logOffset = 0;
+  private devSize = 0;
+  private requestLog: RequestLogWriter | undefined;
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  private rulesHit = new Map<bigint, ScenarioRule[]>();
+  private readonly entryT;
+  private readonly attrT;
+
+  constructor(readonly cfg: FamfsServerConfig, readonly ctx: ServerContext) {
+    this.profile = profileByName(cfg.profile)!;
+    this.slots = new BigInt64Array(ctx.shared, 0, 8);
+    this.counters = new Int32Array(
+      ctx.shared,
+      Shared.COUNTERS_AT,
+      Shared.COUNTERS,
+    );
+    this.overrides = new Int32Array(
+      ctx.shared,
+      Shared.OVERRIDES_AT,
+      Shared.OVERRIDE_SLOTS * 3,
+    );
+    if (cfg.requestLog) this.requestLog = new RequestLogWriter(cfg.requestLog);
+    this.entryT = timeoutFromMs(cfg.entryTimeoutMs);
+    this.attrT = timeoutFromMs(cfg.attrTimeoutMs);
+    this.refresh();
+  }
+
+  /** Picks up the shared mappings and replays log entries not seen yet. */
+  private refresh(): void {
+    if (!this.log) {
+      const logLen = Number(Atomics.load(this.slots, Shared.LOG_LEN));
+      if (logLen === 0) return;
+      this.logOffset = Number(Atomics.load(this.slots, Shared.LOG_OFFSET));
+      this.devSize = Number(Atomics.load(this.slots, Shared.DEV_SIZE));
+      this.tree.setLog(this.logOffset, logLen);
+      const devPtr = Atomics.load(this.slots, Shared.DEV_PTR);
+      if (devPtr !== 0n && !this.dev) this.dev = viewOf(devPtr, this.devSize);
+      const logPtr = Atomics.load(this.slots, Shared.LOG_PTR);
+      if (logPtr === 0n) return;
+      this.log = viewOf(logPtr, logLen).bytes;
+    }
+    const h = decodeLogHeader(this.log.subarray(0, LOG_HEADER_SIZE));
+    if (h.nextIndex <= this.tree.replayed) return;
+    let r;
+    try {
+      r = replayLog(
+        this.log,
+        this.logOffset,
+        this.log.byteLength,
+        this.devSize,
+        this.tree.replayed,
+      );
+    } catch (e) {
+      if (this.ctx.workerIndex === 0) {
+        console.error(`famfs: log not replayed: ${(e as Error).message}`);
+      }
+      return;
+    }
+    for (const { index, entry } of r.entries) {
+      const err = this.tree.apply(index, entry);
+      if (err && this.ctx.workerIndex === 0) console.error(`famfs: ${err}`);
+    }
+    if (this.ctx.workerIndex === 0) {
+      for (const e of r.errors) {
+        console.error(`famfs: skipped corrupt entry: ${e.message}`);
+      }
+    }
+    this.tree.replayed = r.header.nextIndex;
+  }
+
+  init(offer: InitIn): InitOut {
+    const out = defaultInitOut(Math.min(offer.minor, this.profile.maxMinor));
+    const wanted = InitFlag.ASYNC_READ | InitFlag.BIG_WRITES |
+      InitFlag.MAX_PAGES | InitFlag.PARALLEL_DIROPS |
+      InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.INIT_EXT |
+      InitFlag.EXPORT_SUPPORT;
+    out.flags = offer.flags & wanted;
+    if (!this.cfg.compat) {
+      if ((offer.flags & this.profile.initFlag) === 0n) {
+        throw new FuseInitError(
+          `kernel (FUSE ${offer.major}.${offer.minor}) does not offer FUSE_DAX_FMAP (INIT bit ${this.profile.initFlagBit}) ` +
+            `of profile ${this.profile.name}; use a kernel with that series, another --profile, or --compat`,
+        );
+      }
+      out.flags |= this.profile.initFlag | InitFlag.INIT_EXT;
+    }
+    return out;
+  }
+
+  forget(): void {}
+
+  handle(req: FuseRequest): Reply {
+    const op = req.header.opcode;
+    let rules: ScenarioRule[] = [];
+    if (this.cfg.scenario) {
+      const occ = op < Shared.COUNTERS ? Atomics.add(this.counters, op, 1) : 0;
+      rules = matchRules(this.cfg.scenario, this.profile, op, occ);
+      if (rules.length) this.rulesHit.set(req.header.unique, rules);
+    }
+    for (const r of rules) {
+      if (r.delayMs && this.sleep(r.delayMs, req)) {
+        return { kind: "error", errno: Errno.EINTR };
+      }
+    }
+    for (const r of rules) {
+      if (r.error !== undefined) {
+        return { kind: "error", errno: parseErrnoOrThrow(r.error) };
+      }
+    }
+    const reply = this.dispatch(req, rules);
+    for (const r of rules) {
+      if (r.reply && reply.kind === "ok") {
+        return {
+          kind: "raw",
+          bytes: reshapePayloadFor(
+            r,
+            req.header.unique,
+            reply.payload ?? new Uint8Array(),
+          ),
+        };
+      }
+    }
+    return reply;
+  }
+
+  /** Sleeps in slices; true when interrupted. */
+  private sleep(ms: number, req: FuseRequest): boolean {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (req.interrupted()) return true;
+      Atomics.wait(this.sleeper, 0, 0, Math.min(10, end - Date.now()));
+    }
+    return req.interrupted();
+  }
+
+  observe(req: FuseRequest, reply: Reply, outcome: ReplyOutcome): void {
+    const rules = this.rulesHit.get(req.header.unique) ?? [];
+    this.rulesHit.delete(req.header.unique);
+    if (this.requestLog) {
+      const idx = rules.map((r) => this.cfg.scenario!.rules.indexOf(r));
+      this.requestLog.write(
+        makeRecord(
+          req,
+          reply,
+          outcome,
+          famfsOpName(req.header.opcode, this.profile, this.cfg.compat),
+          idx,
+        ),
+      );
+    }
+    if (rules.some((r) => r.crashAfterReply)) this.ctx.post({ type: "crash" });
+  }
+
+  private node(ino: bigint): Node {
+    let n = this.tree.nodes.get(ino);
+    if (!n) {
+      // Another worker may have replayed newer log entries already.
+      this.refresh();
+      n = this.tree.nodes.get(ino);
+    }
+    if (!n) throw new FuseErrnoError(Errno.ENOENT, `no node ${ino}`);
+    return n;
+  }
+
+  private attr(n: Node): Attr {
+    const slot = Tree.slotOf(n.ino);
+    let mode = n.mode, uid = n.uid, gid = n.gid;
+    if (slot >= 0 && slot < Shared.OVERRIDE_SLOTS) {
+      const m = Atomics.load(this.overrides, slot * 3);
+      const u = Atomics.load(this.overrides, slot * 3 + 1);
+      const g = Atomics.load(this.overrides, slot * 3 + 2);
+      if (m) mode = (n.mode & S_IFMT) | (m & 0o7777);
+      if (u) uid = u - 1;
+      if (g) gid = g - 1;
+    }
+    return {
+      ino: n.ino,
+      size: BigInt(n.size),
+      blocks: BigInt(Math.ceil(n.size / 512)),
+      atime: 0n,
+      mtime: 0n,
+      ctime: 0n,
+      atimensec: 0,
+      mtimensec: 0,
+      ctimensec: 0,
+      mode,
+      nlink: n.children ? 2 : 1,
+      uid,
+      gid,
+      rdev: 0,
+      blksize: 4096,
+      flags: 0,
+    };
+  }
+
+  private entry(n: Node): EntryOut {
+    return {
+      nodeid: n.ino,
+      generation: 0n,
+      entryValid: this.entryT,
+      attrValid: this.attrT,
+      attr: this.attr(n),
+    };
+  }
+
+  private dispatch(req: FuseRequest, rules: ScenarioRule[]): Reply {
+    const { opcode, nodeid } = req.header;
+    const p = this.profile;
+    if (!this.cfg.compat && opcode === p.getFmapOpcode) {
+      return this.getFmap(req, rules);
+    }
+    if (!this.cfg.compat && opcode === p.getDaxdevOpcode) {
+      return this.getDaxdev(req, rules);
+    }
+    switch (opcode) {
+      case Opcode.LOOKUP: {
+        const name = decodeName(req.body);
+        let n = this.tree.lookup(nodeid, name);
+        if (!n) {
+          this.refresh();
+          n = this.tree.lookup(nodeid, name);
+        }
+        if (!n) return { kind: "error", errno: Errno.ENOENT };
+        return { kind: "ok", payload: encodeEntryOut(this.entry(n)) };
+      }
+      case Opcode.GETATTR:
+        return {
+          kind: "ok",
+          payload: encodeAttrOut(this.attrT, this.attr(this.node(nodeid))),
+        };
+      case Opcode.SETATTR:
+        return this.setattr(req);
+      case Opcode.OPEN: {
+        const n = this.node(nodeid);
+        if (n.children) return { kind: "error", errno: Errno.EISDIR };
+        const flags = n.meta ? DIRECT_IO_META : 0;
+        return { kind: "ok", payload: encodeOpenOut(0n, flags) };
+      }
+      case Opcode.OPENDIR: {
+        if (!this.node(nodeid).children) {
+          return { kind: "error", errno: Errno.ENOTDIR };
+        }
+        this.refresh();
+        return { kind: "ok", payload: encodeOpenOut(0n, 0) };
+      }
+      case Opcode.READ:
+        return this.read(req);
+      case Opcode.WRITE:
+        return this.write(req);
+      case Opcode.READDIR:
+      case Opcode.READDIRPLUS:
+        return this.readdir(req, opcode === Opcode.READDIRPLUS);
+      case Opcode.RELEASE:
+      case Opcode.RELEASEDIR:
+      case Opcode.FLUSH:
+      case Opcode.FSYNC:
+      case Opcode.FSYNCDIR:
+        return { kind: "ok" };
+      case Opcode.STATFS:
+        return this.statfs();
+      case Opcode.ACCESS: {
+        const mask = decodeAccessIn(req.body);
+        const a = this.attr(this.node(nodeid));
+        if (req.header.uid === 0 || mask === 0) return { kind: "ok" };
+        const shift = req.header.uid === a.uid
+          ? 6
+          : req.header.gid === a.gid
+          ? 3
+          : 0;
+        return ((a.mode >> shift) & mask) === mask
+          ? { kind: "ok" }
+          : { kind: "error", errno: Errno.EACCES };
+      }
+      case Opcode.GETXATTR: {
+        decodeGetxattrIn(req.body);
+        return { kind: "error", errno: Errno.ENODATA };
+      }
+      case Opcode.LISTXATTR: {
+        const size = new DataView(req.body.buffer, req.body.byteOffset, 8)
+          .getUint32(0, true);
+        return size === 0
+          ? { kind: "ok", payload: encodeGetxattrOut(0) }
+          : { kind: "ok", payload: new Uint8Array() };
+      }
+      default:
+        return { kind: "error", errno: Errno.ENOSYS };
+    }
+  }
+
+  private setattr(req: FuseRequest): Reply {
+    const n = this.node(req.header.nodeid);
+    const s = decodeSetattrIn(req.body);
+    if (s.valid & SetattrValid.SIZE && Number(s.size) !== n.size) {
+      return { kind: "error", errno: Errno.EPERM }; // famfs files have a fixed size
+    }
+    const slot = Tree.slotOf(n.ino);
+    if (slot < 0 || slot >= Shared.OVERRIDE_SLOTS) {
+      return { kind: "error", errno: Errno.EPERM };
+    }
+    if (s.valid & SetattrValid.MODE) {
+      Atomics.store(this.overrides, slot * 3, (s.mode & 0o7777) | 0x10000);
+    }
+    if (s.valid & SetattrValid.UID) {
+      Atomics.store(this.overrides, slot * 3 + 1, s.uid + 1);
+    }
+    if (s.valid & SetattrValid.GID) {
+      Atomics.store(this.overrides, slot * 3 + 2, s.gid + 1);
+    }
+    return { kind: "ok", payload: encodeAttrOut(this.attrT, this.attr(n)) };
+  }
+
+  private readdir(req: FuseRequest, plus: boolean): Reply {
+    const n = this.node(req.header.nodeid);
+    if (!n.children) return { kind: "error", errno: Errno.ENOTDIR };
+    const r = decodeReadIn(req.body);
+    const list: Array<[string, Node]> = [[".", n], ["..", this.node(n.parent)]];
+    for (const [name, ino] of n.children) list.push([name, this.node(ino)]);
+    const d = new DirentBuffer(r.size, plus);
+    for (let i = r.offset; i < list.length; i++) {
+      const [name, c] = list[i];
+      const dot = name === "." || name === "..";
+      const e = plus && !dot
+        ? this.entry(c)
+        : plus
+        ? { ...this.entry(c), nodeid: 0n }
+        : undefined;
+      if (!d.add(name, c.ino, BigInt(i + 1), Tree.dtype(c), e)) break;
+    }
+    return { kind: "ok", payload: d.bytes() };
+  }
+
+  private statfs(): Reply {
+    let used = 0;
+    for (const n of this.tree.nodes.values()) {
+      if (n.fmap && !n.meta) used += Math.ceil(n.size / 0x200000) * 0x200000;
+    }
+    const total = this.devSize || 0;
+    const free = Math.max(
+      0,
+      total - used - this.logOffset - (this.log?.byteLength ?? 0),
+    );
+    return {
+      kind: "ok",
+      payload: encodeStatfsOut({
+        blocks: BigInt(Math.floor(total / 4096)),
+        bfree: BigInt(Math.floor(free / 4096)),
+        bavail: BigInt(Math.floor(free / 4096)),
+        files: BigInt(this.tree.nodes.size),
+        ffree: 0n,
+        bsize: 4096,
+        namelen: 79,
+        frsize: 4096,
+      }),
+    };
+  }
+
+  /** Fmap of a node: regular files from the log, .meta files from the superblock. */
+  private fmapOf(
+    n: Node,
+  ): {
+    type: typeof FamfsFileType[keyof typeof FamfsFileType];
+    size: number;
+    fmap: Node["fmap"];
+  } {
+    if (n.ino === SB_INO) {
+      return {
+        type: FamfsFileType.SUPERBLOCK,
+        size: n.size,
+        fmap: {
+          type: "simple",
+          extents: [{ devindex: 0, offset: 0, len: 0x200000 }],
+        },
+      };
+    }
+    if (n.ino === LOG_INO) {
+      return { type: FamfsFileType.LOG, size: n.size, fmap: n.fmap };
+    }
+    return { type: FamfsFileType.REG, size: n.size, fmap: n.fmap };
+  }
+
+  private read(req: FuseRequest): Reply {
+    const n = this.node(req.header.nodeid);
+    const r = decodeReadIn(req.body);
+    const { fmap, size } = this.fmapOf(n);
+    if (!fmap) return { kind: "error", errno: Errno.EISDIR };
+    if (!this.dev) return { kind: "error", errno: Errno.EIO }; // famfs mode: data goes through DAX
+    const len = Math.max(0, Math.min(r.size, size - r.offset));
+    if (len === 0) return { kind: "ok" };
+    const pieces = resolveRange(fmap, r.offset, len).map((x) => ({
+      ptr: Deno.UnsafePointer.offset(this.dev!.ptr, x.devOffset),
+      len: x.len,
+    }));
+    return { kind: "pieces", pieces };
+  }
+
+  private write(req: FuseRequest): Reply {
+    const n = this.node(req.header.nodeid);
+    const w = decodeWriteIn(req.body);
+    const { fmap, size } = this.fmapOf(n);
+    if (!fmap) return { kind: "error", errno: Errno.EISDIR };
+    if (!this.dev) return { kind: "error", errno: Errno.EIO };
+    if (w.offset >= size) return { kind: "error", errno: Errno.EFBIG };
+    const len = Math.min(w.size, size - w.offset);
+    let p = 0;
+    for (const x of resolveRange(fmap, w.offset, len)) {
+      this.dev.bytes.set(w.data.subarray(p, p + x.len), x.devOffset);
+      p += x.len;
+    }
+    if (n.ino === LOG_INO) this.refresh();
+    return { kind: "ok", payload: encodeWriteOut(len) };
+  }
+
+  private getFmap(req: FuseRequest, rules: ScenarioRule[]): Reply {
+    const n = this.node(req.header.nodeid);
+    let { type, size, fmap } = this.fmapOf(n);
+    if (!fmap || (n.mode & S_IFMT) !== S_IFREG) {
+      return { kind: "error", errno: Errno.EINVAL };
+    }
+    const dev = rules.find((r) => r.devindex !== undefined)?.devindex;
+    if (dev !== undefined) {
+      fmap = fmap.type === "simple"
+        ? {
+          type: "simple",
+          extents: fmap.extents.map((x) => ({ ...x, devindex: dev })),
+        }
+        : {
+          type: "interleave",
+          iext: fmap.iext.map((ie) => ({
+            ...ie,
+            strips: ie.strips.map((x) => ({ ...x, devindex: dev })),
+          })),
+        };
+    } else {
+      checkFmapForProfile(fmap, this.profile);
+    }
+    const payload = encodeFmap(type, size, fmap);
+    let limit = this.profile.fmapReplyMax;
+    if (this.profile.fmapRequestHasBody && req.body.byteLength >= 4) {
+      limit = new DataView(req.body.buffer, req.body.byteOffset, 4).getUint32(
+        0,
+        true,
+      );
+    }
+    if (payload.byteLength > limit) {
+      return { kind: "error", errno: Errno.ERANGE };
+    }
+    return { kind: "ok", payload };
+  }
+
+  private getDaxdev(req: FuseRequest, rules: ScenarioRule[]): Reply {
+    const index = Number(req.header.nodeid);
+    const nameRule = rules.find((r) => r.name !== undefined)?.name;
+    const idxRule = rules.find((r) => r.devindex !== undefined)?.devindex;
+    if (index !== 0 && nameRule === undefined) {
+      return { kind: "error", errno: Errno.ENODEV };
+    }
+    let name: string | Uint8Array = this.cfg.daxdevName;
+    if (nameRule === "@unterminated") name = new Uint8Array(256).fill(0x61);
+    else if (nameRule === "@regular") name = this.cfg.presets.regular;
+    else if (nameRule === "@devnull") name = "/dev/null";
+    else if (nameRule === "@nodev") {
+      name = this.cfg.presets.nodev ?? "/dev/null";
+    } else if (nameRule !== undefined) name = nameRule;
+    return {
+      kind: "ok",
+      payload: encodeDaxdevOut({ index: idxRule ?? index, name }),
+    };
+  }
+}
+
+export function createServer(config: unknown, ctx: ServerContext): FuseServer {
+  return new FamfsServer(config as FamfsServerConfig, ctx);
+}
+
+export { encodeReply, ROOT_INO };
