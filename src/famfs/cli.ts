@@ -4,7 +4,7 @@
  */
 import { S_IFDIR } from "../fuse/abi.ts";
 import * as libc from "../fuse/libc.ts";
-import { FuseSession, isMounted } from "../fuse/session.ts";
+import { FuseSession } from "../fuse/session.ts";
 import { Allocator } from "./alloc.ts";
 import { closeDevice, deviceSize, openDevice } from "./device.ts";
 import {

@@ -16,7 +16,6 @@ import {
   decodeAccessIn,
   decodeGetxattrIn,
   decodeName,
-  decodeOpenIn,
   decodeReadIn,
   decodeSetattrIn,
   decodeWriteIn,
