@@ -27,7 +27,13 @@ const DEV = 256 * 1024 * 1024;
 
 Deno.test("crc32 matches zlib's check value", () => {
   assertEquals(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
-  assertEquals(crc32(new TextEncoder().encode("6789"), crc32(new TextEncoder().encode("12345"))), 0xcbf43926);
+  assertEquals(
+    crc32(
+      new TextEncoder().encode("6789"),
+      crc32(new TextEncoder().encode("12345")),
+    ),
+    0xcbf43926,
+  );
 });
 
 function sb(): Superblock {
@@ -69,18 +75,33 @@ Deno.test("superblock: field offsets and CRC over bytes 0..96", () => {
 Deno.test("superblock: corruption is reported with its offset", () => {
   const b = encodeSuperblock(sb());
   b[20] ^= 1;
-  const e = assertThrows(() => checkSuperblock(b, "img", DEV), SuperblockError, "crc");
+  const e = assertThrows(
+    () => checkSuperblock(b, "img", DEV),
+    SuperblockError,
+    "crc",
+  );
   assertEquals(e.offset, 96);
   const m = encodeSuperblock(sb());
   m[0] = 0;
   assertThrows(() => checkSuperblock(m, "img", DEV), SuperblockError, "magic");
-  assertThrows(() => checkSuperblock(encodeSuperblock(sb()), "img", 4 * M2), SuperblockError, "exceeds");
+  assertThrows(
+    () => checkSuperblock(encodeSuperblock(sb()), "img", 4 * M2),
+    SuperblockError,
+    "exceeds",
+  );
 });
 
 function makeLog(n: number): Uint8Array {
   const logLen = 8 * 1024 * 1024;
   const log = new Uint8Array(logLen);
-  log.set(encodeLogHeader({ len: logLen, lastIndex: lastIndexFor(logLen), nextSeqnum: 0, nextIndex: 0 }));
+  log.set(
+    encodeLogHeader({
+      len: logLen,
+      lastIndex: lastIndexFor(logLen),
+      nextSeqnum: 0,
+      nextIndex: 0,
+    }),
+  );
   for (let i = 0; i < n; i++) {
     appendLogEntry(log, M2, logLen, {
       kind: "file",
@@ -90,14 +111,20 @@ function makeLog(n: number): Uint8Array {
       gid: 0,
       mode: 0o644,
       path: `f${i}`,
-      fmap: { type: "simple", extents: [{ devindex: 0, offset: (6 + i) * M2, len: M2 }] },
+      fmap: {
+        type: "simple",
+        extents: [{ devindex: 0, offset: (6 + i) * M2, len: M2 }],
+      },
     });
   }
   return log;
 }
 
 Deno.test("log: entry layout (560 bytes, crc @552) and replay", () => {
-  assertEquals(lastIndexFor(8 * 1024 * 1024), Math.floor((8 * 1024 * 1024 - 48) / 560) - 1);
+  assertEquals(
+    lastIndexFor(8 * 1024 * 1024),
+    Math.floor((8 * 1024 * 1024 - 48) / 560) - 1,
+  );
   const e = encodeLogEntry(7, {
     kind: "file",
     size: 4096,
@@ -106,7 +133,10 @@ Deno.test("log: entry layout (560 bytes, crc @552) and replay", () => {
     gid: 2,
     mode: 0o600,
     path: "a/b",
-    fmap: { type: "simple", extents: [{ devindex: 0, offset: 4 * M2, len: M2 }] },
+    fmap: {
+      type: "simple",
+      extents: [{ devindex: 0, offset: 4 * M2, len: M2 }],
+    },
   });
   assertEquals(e.byteLength, LOG_ENTRY_SIZE);
   const v = new DataView(e.buffer);
@@ -133,7 +163,11 @@ Deno.test("log: a corrupt entry is reported with its offset; other files survive
   assertEquals(r.errors[0].offset, M2 + LOG_HEADER_SIZE + LOG_ENTRY_SIZE + 552);
   const bad = makeLog(1);
   bad[3] ^= 1;
-  assertThrows(() => replayLog(bad, M2, 8 * 1024 * 1024, DEV), LogError, "magic");
+  assertThrows(
+    () => replayLog(bad, M2, 8 * 1024 * 1024, DEV),
+    LogError,
+    "magic",
+  );
 });
 
 Deno.test("log: extents at offset 0 and absolute paths are refused", () => {
@@ -148,8 +182,18 @@ Deno.test("log: extents at offset 0 and absolute paths are refused", () => {
     fmap: { type: "simple", extents: [{ devindex: 0, offset: 0, len: M2 }] },
   });
   assertThrows(() => decodeLogEntry(z, 0, M2 + 48, DEV), LogError, "offset 0");
-  const abs = encodeLogEntry(0, { kind: "mkdir", uid: 0, gid: 0, mode: 0o755, path: "/abs" });
-  assertThrows(() => decodeLogEntry(abs, 0, M2 + 48, DEV), LogError, "relative");
+  const abs = encodeLogEntry(0, {
+    kind: "mkdir",
+    uid: 0,
+    gid: 0,
+    mode: 0o755,
+    path: "/abs",
+  });
+  assertThrows(
+    () => decodeLogEntry(abs, 0, M2 + 48, DEV),
+    LogError,
+    "relative",
+  );
 });
 
 Deno.test("alloc: sb/log reserved, first fit, interleave strips, overlap detection", () => {
@@ -171,15 +215,25 @@ Deno.test("alloc: interleave math puts chunk k in strip k mod N at (k div N)*C",
       nstrips: 3,
       chunkSize: M2,
       nbytes: 9 * M2,
-      strips: [{ devindex: 0, offset: 10 * M2, len: 3 * M2 }, { devindex: 0, offset: 20 * M2, len: 3 * M2 }, {
+      strips: [{ devindex: 0, offset: 10 * M2, len: 3 * M2 }, {
+        devindex: 0,
+        offset: 20 * M2,
+        len: 3 * M2,
+      }, {
         devindex: 0,
         offset: 30 * M2,
         len: 3 * M2,
       }],
     }],
   };
-  assertEquals(resolveRange(f, 4 * M2 + 5, 10), [{ devOffset: 20 * M2 + M2 + 5, len: 10 }]);
-  assertEquals(resolveRange(f, M2 - 2, 4), [{ devOffset: 11 * M2 - 2, len: 2 }, { devOffset: 20 * M2, len: 2 }]);
+  assertEquals(resolveRange(f, 4 * M2 + 5, 10), [{
+    devOffset: 20 * M2 + M2 + 5,
+    len: 10,
+  }]);
+  assertEquals(resolveRange(f, M2 - 2, 4), [
+    { devOffset: 11 * M2 - 2, len: 2 },
+    { devOffset: 20 * M2, len: 2 },
+  ]);
 });
 
 Deno.test("seed: position-addressable, deterministic", () => {

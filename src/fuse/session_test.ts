@@ -51,7 +51,9 @@ Deno.test({
         Deno.errors.NotFound,
       );
       await assertRejects(() => Deno.mkdir(`${mnt}/d`));
-      for (let i = 0; i < 100 && !seen.includes(Opcode.MKDIR); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !seen.includes(Opcode.MKDIR); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       assert(seen.includes(Opcode.MKDIR), "MKDIR reached the server");
       assert(seen.includes(Opcode.READ), "READ reached the server");
     } finally {
