@@ -57,6 +57,7 @@ usage: deno run --allow-read --allow-write --allow-ffi --allow-env src/famfs/cli
   mkfs <dev-or-file> [--log-len BYTES] [--force]
   mount <dev-or-file> <mountpoint> [--profile rfc-v2|v3|ref] [--compat] [--scenario FILE.json]
         [--request-log FILE.jsonl] [--workers N] [--daxdev-name PATH]
+        [--entry-timeout MS] [--attr-timeout MS]   (kernel cache timeouts, default 1000)
         Runs the daemon in the foreground; prints "famfs: ready <mountpoint>" once
         mounted; SIGTERM/SIGINT unmount; exit 0 after a clean unmount.
   umount <mountpoint>
@@ -578,8 +579,8 @@ async function runMount(a: Args): Promise<number> {
     scenario,
     requestLog,
     presets,
-    entryTimeoutMs: 1000,
-    attrTimeoutMs: 1000,
+    entryTimeoutMs: Number(str(a, "entry-timeout") ?? "1000"),
+    attrTimeoutMs: Number(str(a, "attr-timeout") ?? "1000"),
   };
   const session = FuseSession.mount({
     mountpoint,

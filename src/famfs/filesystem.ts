@@ -179,6 +179,7 @@ class FamfsServer implements FuseServer {
 
   init(offer: InitIn): InitOut {
     const out = defaultInitOut(Math.min(offer.minor, this.profile.maxMinor));
+    out.maxReadahead = offer.maxReadahead;
     const wanted = InitFlag.ASYNC_READ | InitFlag.BIG_WRITES |
       InitFlag.MAX_PAGES | InitFlag.PARALLEL_DIROPS |
       InitFlag.DO_READDIRPLUS | InitFlag.READDIRPLUS_AUTO | InitFlag.INIT_EXT |
