@@ -21,7 +21,7 @@ const NFILES = opt("files", 2000);
 const BIG = opt("big-mib", 256) * 1024 * 1024;
 const FSIZE = 4096;
 const UNIT = 2 * 1024 * 1024;
-const WORKERS = opt("workers", 4);
+const WORKERS = opt("workers", 2);
 const ROUNDS = 3;
 
 const here = new URL(".", import.meta.url).pathname;

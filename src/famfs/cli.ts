@@ -56,7 +56,7 @@ usage: deno run --allow-read --allow-write --allow-ffi --allow-env src/famfs/cli
 
   mkfs <dev-or-file> [--log-len BYTES] [--force]
   mount <dev-or-file> <mountpoint> [--profile rfc-v2|v3|ref] [--compat] [--scenario FILE.json]
-        [--request-log FILE.jsonl] [--workers N] [--daxdev-name PATH]
+        [--request-log FILE.jsonl] [--workers N (default 2)] [--daxdev-name PATH]
         [--entry-timeout MS] [--attr-timeout MS]   (kernel cache timeouts, default 1000)
         Runs the daemon in the foreground; prints "famfs: ready <mountpoint>" once
         mounted; SIGTERM/SIGINT unmount; exit 0 after a clean unmount.
@@ -528,7 +528,7 @@ async function runMount(a: Args): Promise<number> {
     throw new UsageError(`--profile ${profileName}: use rfc-v2, v3 or ref`);
   }
   const compat = a.opt.get("compat") === true;
-  const workers = Number(str(a, "workers") ?? "4");
+  const workers = Number(str(a, "workers") ?? "2");
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new UsageError(`--workers: 1..64`);
   }

@@ -25,7 +25,6 @@ import {
   encodeEntryOut,
   encodeGetxattrOut,
   encodeOpenOut,
-  encodeReply,
   encodeStatfsOut,
   encodeWriteOut,
   type EntryOut,
@@ -54,12 +53,12 @@ import { decodeLogHeader, LOG_HEADER_SIZE, replayLog } from "./log.ts";
 import { type Profile, profileByName, type ProfileName } from "./profiles.ts";
 import { famfsOpName, makeRecord, RequestLogWriter } from "./request_log.ts";
 import {
+  errnoOf,
   matchRules,
-  parseErrnoOrThrow,
-  reshapePayloadFor,
+  reshapePayload,
   type Scenario,
   type ScenarioRule,
-} from "./scenario_apply.ts";
+} from "./scenario.ts";
 import { LOG_INO, type Node, ROOT_INO, SB_INO, Tree } from "./tree.ts";
 
 export interface FamfsServerConfig {
@@ -214,7 +213,7 @@ class FamfsServer implements FuseServer {
     }
     for (const r of rules) {
       if (r.error !== undefined) {
-        return { kind: "error", errno: parseErrnoOrThrow(r.error) };
+        return { kind: "error", errno: errnoOf(r.error) };
       }
     }
     const reply = this.dispatch(req, rules);
@@ -222,7 +221,7 @@ class FamfsServer implements FuseServer {
       if (r.reply && reply.kind === "ok") {
         return {
           kind: "raw",
-          bytes: reshapePayloadFor(
+          bytes: reshapePayload(
             r,
             req.header.unique,
             reply.payload ?? new Uint8Array(),
@@ -582,4 +581,4 @@ export function createServer(config: unknown, ctx: ServerContext): FuseServer {
   return new FamfsServer(config as FamfsServerConfig, ctx);
 }
 
-export { encodeReply, ROOT_INO };
+export { ROOT_INO };

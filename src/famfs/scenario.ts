@@ -105,6 +105,15 @@ export function parseScenario(text: string, file: string): Scenario {
   return { rules: rules as ScenarioRule[] };
 }
 
+/** errno of a rule's `error` (validated by parseScenario). */
+export function errnoOf(e: string | number): number {
+  const n = parseErrno(e);
+  if (n === undefined) {
+    throw new ScenarioError("<scenario>", `unknown errno ${e}`);
+  }
+  return n;
+}
+
 /** Resolves a rule's opcode under a profile. */
 export function ruleOpcode(rule: ScenarioRule, profile: Profile): number {
   if (typeof rule.op === "number") return rule.op;
