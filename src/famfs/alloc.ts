@@ -7,8 +7,7 @@ import { AllocError } from "./errors.ts";
 import type { Fmap, LogEntry, SimpleExtent } from "./log.ts";
 import { FAMFS_ALLOC_UNIT } from "./superblock.ts";
 
-export const roundUp = (n: number, unit = FAMFS_ALLOC_UNIT) =>
-  Math.ceil(n / unit) * unit;
+export const roundUp = (n: number, unit = FAMFS_ALLOC_UNIT) => Math.ceil(n / unit) * unit;
 
 export interface Overlap {
   path: string;
@@ -82,9 +81,7 @@ export class Allocator {
       }
     }
     throw new AllocError(
-      `no contiguous ${
-        need * 2
-      } MiB free for ${path} (${this.freeBytes()} bytes free in total)`,
+      `no contiguous ${need * 2} MiB free for ${path} (${this.freeBytes()} bytes free in total)`,
     );
   }
 

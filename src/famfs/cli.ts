@@ -7,12 +7,7 @@ import * as libc from "../fuse/libc.ts";
 import { FuseSession } from "../fuse/session.ts";
 import { Allocator } from "./alloc.ts";
 import { closeDevice, deviceSize, openDevice } from "./device.ts";
-import {
-  DeviceError,
-  LogError,
-  SuperblockError,
-  UsageError,
-} from "./errors.ts";
+import { DeviceError, LogError, SuperblockError, UsageError } from "./errors.ts";
 import { type FamfsServerConfig, Shared } from "./filesystem.ts";
 import {
   encodeLogEntry,
@@ -464,9 +459,7 @@ async function writeContent(
 
 function describeFmap(f: Fmap): string {
   if (f.type === "simple") {
-    return f.extents.map((x) =>
-      `[dev${x.devindex} 0x${x.offset.toString(16)}+0x${x.len.toString(16)}]`
-    ).join(" ");
+    return f.extents.map((x) => `[dev${x.devindex} 0x${x.offset.toString(16)}+0x${x.len.toString(16)}]`).join(" ");
   }
   return f.iext.map((ie) =>
     `interleave(${ie.nstrips}x${ie.chunkSize}) ` +
@@ -503,9 +496,7 @@ export function fsck(target: string): FsckReport {
     );
     for (const o of a.overlaps) {
       errors.push(
-        `allocation overlap: ${o.path} reuses device offset 0x${
-          o.offset.toString(16)
-        }`,
+        `allocation overlap: ${o.path} reuses device offset 0x${o.offset.toString(16)}`,
       );
     }
     return {
@@ -692,9 +683,7 @@ function makePresets(
     const dir = Deno.makeTempDirSync({ prefix: "famfs-nodev-" });
     libc.mount("tmpfs", dir, "tmpfs", libc.MS_NODEV, "size=64k,mode=0700");
     const st = libc.statPath(device);
-    const rdev = st && (st.mode & libc.S_IFMT) === libc.S_IFCHR
-      ? st.rdev
-      : (1n << 8n) | 3n;
+    const rdev = st && (st.mode & libc.S_IFMT) === libc.S_IFCHR ? st.rdev : (1n << 8n) | 3n;
     nodev = `${dir}/daxnode`;
     libc.mknod(nodev, libc.S_IFCHR | 0o600, rdev);
     cleanups.push(() => {
@@ -724,9 +713,9 @@ export async function main(argv: string[]): Promise<number> {
         a.opt.get("force") === true,
       );
       console.log(
-        `famfs: mkfs ${a.pos[1]}: uuid ${uuidToString(sb.uuid)}, log 0x${
-          sb.logOffset.toString(16)
-        }+0x${sb.logLen.toString(16)}`,
+        `famfs: mkfs ${a.pos[1]}: uuid ${uuidToString(sb.uuid)}, log 0x${sb.logOffset.toString(16)}+0x${
+          sb.logLen.toString(16)
+        }`,
       );
       return 0;
     }
@@ -810,9 +799,7 @@ export async function main(argv: string[]): Promise<number> {
       try {
         for (const { index, entry } of m.replay.entries) {
           if (cmd === "ls") {
-            const mode = entry.kind === "mkdir"
-              ? S_IFDIR | entry.mode
-              : entry.mode;
+            const mode = entry.kind === "mkdir" ? S_IFDIR | entry.mode : entry.mode;
             console.log(
               `${(mode & 0o170777).toString(8).padStart(7, "0")} ${
                 entry.kind === "file" ? entry.size : "-"
@@ -821,9 +808,7 @@ export async function main(argv: string[]): Promise<number> {
           } else {
             console.log(
               `${index} ${entry.kind} ${entry.path}${
-                entry.kind === "file"
-                  ? ` ${entry.size} ${describeFmap(entry.fmap)}`
-                  : ""
+                entry.kind === "file" ? ` ${entry.size} ${describeFmap(entry.fmap)}` : ""
               }`,
             );
           }
@@ -844,9 +829,7 @@ export async function main(argv: string[]): Promise<number> {
       const r = fsck(a.pos[1]);
       for (const e of r.errors) console.log(`famfs fsck: ${e}`);
       console.log(
-        `famfs fsck: ${
-          a.pos[1]
-        }: ${r.files} files, ${r.dirs} dirs, ${r.errors.length} errors`,
+        `famfs fsck: ${a.pos[1]}: ${r.files} files, ${r.dirs} dirs, ${r.errors.length} errors`,
       );
       return r.errors.length ? 1 : 0;
     }

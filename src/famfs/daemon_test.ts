@@ -13,8 +13,7 @@ const canMount = canMountFuse();
 const CLI = new URL("./cli.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const PERMS = ["--allow-read", "--allow-write", "--allow-ffi", "--allow-env"];
-const name = (s: string) =>
-  canMount ? s : `${s} (skipped: needs root and /dev/fuse)`;
+const name = (s: string) => canMount ? s : `${s} (skipped: needs root and /dev/fuse)`;
 
 async function cli(
   ...args: string[]

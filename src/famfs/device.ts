@@ -25,9 +25,7 @@ export function deviceSize(
       "is neither a DAX character device nor a regular image file",
     );
   }
-  const sys = `/sys/dev/char/${libc.devMajor(st.rdev)}:${
-    libc.devMinor(st.rdev)
-  }/size`;
+  const sys = `/sys/dev/char/${libc.devMajor(st.rdev)}:${libc.devMinor(st.rdev)}/size`;
   try {
     const size = Number(new TextDecoder().decode(libc.readFileFfi(sys)).trim());
     return { size, isChar: true, rdev: st.rdev };
@@ -64,9 +62,7 @@ export function openDevice(path: string, readOnly = false): Device {
     libc.close(fd);
     throw new DeviceError(
       path,
-      `cannot mmap (a device bound to fsdev_dax has no mmap; use the daemon's .meta files): ${
-        (e as Error).message
-      }`,
+      `cannot mmap (a device bound to fsdev_dax has no mmap; use the daemon's .meta files): ${(e as Error).message}`,
     );
   }
 }

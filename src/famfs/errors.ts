@@ -8,9 +8,7 @@ export class SuperblockError extends Error {
     reason: string,
   ) {
     super(
-      `${device}: bad famfs superblock at offset 0x${
-        offset.toString(16)
-      }: ${reason}`,
+      `${device}: bad famfs superblock at offset 0x${offset.toString(16)}: ${reason}`,
     );
     this.name = "SuperblockError";
   }
@@ -24,9 +22,9 @@ export class LogError extends Error {
     reason: string,
   ) {
     super(
-      `famfs log ${
-        index === undefined ? "header" : `entry ${index}`
-      } at device offset 0x${offset.toString(16)}: ${reason}`,
+      `famfs log ${index === undefined ? "header" : `entry ${index}`} at device offset 0x${
+        offset.toString(16)
+      }: ${reason}`,
     );
     this.name = "LogError";
   }

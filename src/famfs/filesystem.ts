@@ -3,14 +3,7 @@
  * the device mapping (compat mode) or the .meta mappings (famfs mode) through
  * pointers in shared memory, and build identical trees from the log.
  */
-import {
-  Errno,
-  InitFlag,
-  Opcode,
-  S_IFMT,
-  S_IFREG,
-  SetattrValid,
-} from "../fuse/abi.ts";
+import { Errno, InitFlag, Opcode, S_IFMT, S_IFREG, SetattrValid } from "../fuse/abi.ts";
 import {
   type Attr,
   decodeAccessIn,
@@ -33,32 +26,15 @@ import {
   timeoutFromMs,
 } from "../fuse/codec.ts";
 import { FuseErrnoError, FuseInitError } from "../fuse/errors.ts";
-import type {
-  FuseRequest,
-  FuseServer,
-  Reply,
-  ReplyOutcome,
-  ServerContext,
-} from "../fuse/server.ts";
+import type { FuseRequest, FuseServer, Reply, ReplyOutcome, ServerContext } from "../fuse/server.ts";
 import { OpenFlag } from "../fuse/abi.ts";
 import { resolveRange } from "./alloc.ts";
 import { viewOf } from "./device.ts";
-import {
-  checkFmapForProfile,
-  encodeDaxdevOut,
-  encodeFmap,
-  FamfsFileType,
-} from "./fmap.ts";
+import { checkFmapForProfile, encodeDaxdevOut, encodeFmap, FamfsFileType } from "./fmap.ts";
 import { decodeLogHeader, LOG_HEADER_SIZE, replayLog } from "./log.ts";
 import { type Profile, profileByName, type ProfileName } from "./profiles.ts";
 import { famfsOpName, makeRecord, RequestLogWriter } from "./request_log.ts";
-import {
-  errnoOf,
-  matchRules,
-  reshapePayload,
-  type Scenario,
-  type ScenarioRule,
-} from "./scenario.ts";
+import { errnoOf, matchRules, reshapePayload, type Scenario, type ScenarioRule } from "./scenario.ts";
 import { LOG_INO, type Node, ROOT_INO, SB_INO, Tree } from "./tree.ts";
 
 export interface FamfsServerConfig {
@@ -371,14 +347,8 @@ class FamfsServer implements FuseServer {
         const mask = decodeAccessIn(req.body);
         const a = this.attr(this.node(nodeid));
         if (req.header.uid === 0 || mask === 0) return { kind: "ok" };
-        const shift = req.header.uid === a.uid
-          ? 6
-          : req.header.gid === a.gid
-          ? 3
-          : 0;
-        return ((a.mode >> shift) & mask) === mask
-          ? { kind: "ok" }
-          : { kind: "error", errno: Errno.EACCES };
+        const shift = req.header.uid === a.uid ? 6 : req.header.gid === a.gid ? 3 : 0;
+        return ((a.mode >> shift) & mask) === mask ? { kind: "ok" } : { kind: "error", errno: Errno.EACCES };
       }
       case Opcode.GETXATTR: {
         decodeGetxattrIn(req.body);
@@ -387,9 +357,7 @@ class FamfsServer implements FuseServer {
       case Opcode.LISTXATTR: {
         const size = new DataView(req.body.buffer, req.body.byteOffset, 8)
           .getUint32(0, true);
-        return size === 0
-          ? { kind: "ok", payload: encodeGetxattrOut(0) }
-          : { kind: "ok", payload: new Uint8Array() };
+        return size === 0 ? { kind: "ok", payload: encodeGetxattrOut(0) } : { kind: "ok", payload: new Uint8Array() };
       }
       default:
         return { kind: "error", errno: Errno.ENOSYS };
@@ -428,11 +396,7 @@ class FamfsServer implements FuseServer {
     for (let i = r.offset; i < list.length; i++) {
       const [name, c] = list[i];
       const dot = name === "." || name === "..";
-      const e = plus && !dot
-        ? this.entry(c)
-        : plus
-        ? { ...this.entry(c), nodeid: 0n }
-        : undefined;
+      const e = plus && !dot ? this.entry(c) : plus ? { ...this.entry(c), nodeid: 0n } : undefined;
       if (!d.add(name, c.ino, BigInt(i + 1), Tree.dtype(c), e)) break;
     }
     return { kind: "ok", payload: d.bytes() };

@@ -10,13 +10,7 @@
  */
 import { FmapError } from "./errors.ts";
 import type { Fmap, SimpleExtent } from "./log.ts";
-import {
-  DAXDEV_NAME_MAX,
-  FMAP_MAX_EXTENTS,
-  FMAP_MAX_STRIPS,
-  MAX_DAXDEVS,
-  type Profile,
-} from "./profiles.ts";
+import { DAXDEV_NAME_MAX, FMAP_MAX_EXTENTS, FMAP_MAX_STRIPS, MAX_DAXDEVS, type Profile } from "./profiles.ts";
 import { FAMFS_ALLOC_UNIT } from "./superblock.ts";
 
 export const FMAP_HEADER_SIZE = 32;
@@ -37,9 +31,7 @@ function putSimple(v: DataView, off: number, x: SimpleExtent): void {
 
 /** Checks the profile's extent rules; throws FmapError naming the extent. */
 export function checkFmapForProfile(f: Fmap, p: Profile): void {
-  const all: SimpleExtent[] = f.type === "simple"
-    ? f.extents
-    : f.iext.flatMap((ie) => ie.strips);
+  const all: SimpleExtent[] = f.type === "simple" ? f.extents : f.iext.flatMap((ie) => ie.strips);
   const n = f.type === "simple" ? f.extents.length : f.iext.length;
   if (n > FMAP_MAX_EXTENTS) {
     throw new FmapError(`${n} extents exceed the limit of ${FMAP_MAX_EXTENTS}`);
@@ -126,14 +118,10 @@ export function encodeDaxdevOut(d: DaxdevOut): Uint8Array {
   const b = new Uint8Array(DAXDEV_OUT_SIZE);
   const v = new DataView(b.buffer);
   v.setUint16(0, d.index, true);
-  const name = typeof d.name === "string"
-    ? new TextEncoder().encode(d.name)
-    : d.name;
+  const name = typeof d.name === "string" ? new TextEncoder().encode(d.name) : d.name;
   if (typeof d.name === "string" && name.byteLength >= DAXDEV_NAME_MAX) {
     throw new FmapError(
-      `daxdev name "${d.name}" is ${name.byteLength} bytes; at most ${
-        DAXDEV_NAME_MAX - 1
-      }`,
+      `daxdev name "${d.name}" is ${name.byteLength} bytes; at most ${DAXDEV_NAME_MAX - 1}`,
     );
   }
   b.set(name.subarray(0, DAXDEV_NAME_MAX), 24);

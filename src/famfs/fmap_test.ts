@@ -1,17 +1,10 @@
 /** Golden byte layouts of every famfs wire struct, checked against the protocol doc's offsets. */
 import { assertEquals, assertThrows } from "../fuse/assert.ts";
-import {
-  checkFmapForProfile,
-  DAXDEV_OUT_SIZE,
-  encodeDaxdevOut,
-  encodeFmap,
-  FamfsFileType,
-} from "./fmap.ts";
+import { checkFmapForProfile, DAXDEV_OUT_SIZE, encodeDaxdevOut, encodeFmap, FamfsFileType } from "./fmap.ts";
 import { FmapError } from "./errors.ts";
 import { PROFILES } from "./profiles.ts";
 
-const hex = (b: Uint8Array) =>
-  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const M2 = 0x200000;
 
 Deno.test("fmap: simple header + extents, byte-exact", () => {

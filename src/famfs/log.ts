@@ -155,9 +155,7 @@ function putPath(b: Uint8Array, off: number, path: string): void {
     throw new LogError(
       0,
       undefined,
-      `path "${path}" is ${p.byteLength} bytes; famfs allows ${
-        FAMFS_MAX_PATHLEN - 1
-      }`,
+      `path "${path}" is ${p.byteLength} bytes; famfs allows ${FAMFS_MAX_PATHLEN - 1}`,
     );
   }
   b.set(p, off);
@@ -303,9 +301,7 @@ export function decodeLogEntry(
       { length: n },
       (_, i) => getExtent(v, 144 + i * 24),
     );
-    extents.forEach((x, i) =>
-      checkExtent(x, at + 144 + i * 24, index, deviceSize)
-    );
+    extents.forEach((x, i) => checkExtent(x, at + 144 + i * 24, index, deviceSize));
     fmap = { type: "simple", extents };
   } else if (ext === ExtType.INTERLEAVE) {
     const n = v.getUint32(136, true);
@@ -327,9 +323,7 @@ export function decodeLogEntry(
       { length: nstrips },
       (_, i) => getExtent(v, 168 + i * 24),
     );
-    strips.forEach((x, i) =>
-      checkExtent(x, at + 168 + i * 24, index, deviceSize)
-    );
+    strips.forEach((x, i) => checkExtent(x, at + 168 + i * 24, index, deviceSize));
     fmap = {
       type: "interleave",
       iext: [{ nstrips, chunkSize, nbytes, strips }],

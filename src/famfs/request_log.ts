@@ -73,7 +73,5 @@ export class RequestLogWriter {
 
 /** Parses a request log (suites and tests). */
 export function readRequestLog(text: string): RequestRecord[] {
-  return text.split("\n").filter((l) => l.trim()).map((l) =>
-    JSON.parse(l) as RequestRecord
-  );
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as RequestRecord);
 }

@@ -5,8 +5,7 @@
  */
 
 function mix(seed: number, hi: number, word: number): number {
-  let h =
-    (seed ^ Math.imul(word, 0x9e3779b1) ^ Math.imul(hi + 1, 0x85ebca77)) >>> 0;
+  let h = (seed ^ Math.imul(word, 0x9e3779b1) ^ Math.imul(hi + 1, 0x85ebca77)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;

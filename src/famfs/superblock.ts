@@ -109,9 +109,7 @@ export function checkSuperblock(
     throw new SuperblockError(
       device,
       0,
-      `magic 0x${
-        sb.magic.toString(16)
-      } is not 0x87b282ff (not a famfs device?)`,
+      `magic 0x${sb.magic.toString(16)} is not 0x87b282ff (not a famfs device?)`,
     );
   }
   const crc = BigInt(crc32(b.subarray(0, SB_CRC_OFFSET)));
@@ -119,9 +117,7 @@ export function checkSuperblock(
     throw new SuperblockError(
       device,
       SB_CRC_OFFSET,
-      `crc 0x${sb.crc.toString(16)} does not match computed 0x${
-        crc.toString(16)
-      }`,
+      `crc 0x${sb.crc.toString(16)} does not match computed 0x${crc.toString(16)}`,
     );
   }
   if (sb.omfMajor !== FAMFS_OMF_VER_MAJOR) {
@@ -145,9 +141,7 @@ export function checkSuperblock(
     throw new SuperblockError(
       device,
       16,
-      `log offset 0x${
-        sb.logOffset.toString(16)
-      } is not a 2 MiB multiple >= 2 MiB`,
+      `log offset 0x${sb.logOffset.toString(16)} is not a 2 MiB multiple >= 2 MiB`,
     );
   }
   if (sb.logLen < FAMFS_LOG_LEN || (sb.logLen & (sb.logLen - 1)) !== 0) {
@@ -169,9 +163,7 @@ export function checkSuperblock(
 
 export function uuidToString(u: Uint8Array): string {
   const h = Array.from(u, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${
-    h.slice(16, 20)
-  }-${h.slice(20)}`;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export function randomUuid(): Uint8Array {

@@ -83,9 +83,7 @@ export class Tree {
         cur = ino;
       } else {
         if (!this.nodes.get(next)!.children) {
-          return `entry ${index}: "${
-            parts.slice(0, d + 1).join("/")
-          }" is a file`;
+          return `entry ${index}: "${parts.slice(0, d + 1).join("/")}" is a file`;
         }
         cur = next;
       }
