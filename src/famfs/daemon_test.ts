@@ -278,3 +278,57 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: name("daemon: delayed reply cut short by FUSE_INTERRUPT; reply-then-crash leaves the mount to the caller"),
+  ignore: !canMount,
+  async fn() {
+    await withImage(async (dir, img) => {
+      const mnt = `${dir}/mnt`;
+      await Deno.mkdir(mnt);
+      await Deno.writeTextFile(
+        `${dir}/s.json`,
+        JSON.stringify({
+          rules: [{ op: "LOOKUP", index: 0, delayMs: 20000 }, { op: "STATFS", index: 0, crashAfterReply: true }],
+        }),
+      );
+      const d = await startDaemon(img, mnt, [
+        "--compat",
+        "--scenario",
+        `${dir}/s.json`,
+        "--request-log",
+        `${dir}/r.jsonl`,
+      ]);
+      try {
+        const stat = new Deno.Command("stat", { args: [`${mnt}/slow`], stdout: "null", stderr: "null" }).spawn();
+        await new Promise((r) => setTimeout(r, 500));
+        const t0 = Date.now();
+        stat.kill("SIGINT");
+        await stat.status;
+        assert(Date.now() - t0 < 5000, "the interrupted LOOKUP did not wait for the 20 s delay");
+        for (let i = 0; i < 100; i++) {
+          const text = await Deno.readTextFile(`${dir}/r.jsonl`);
+          if (readRequestLog(text).some((r) => r.op === "LOOKUP" && r.reply.error === -4)) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const log = readRequestLog(await Deno.readTextFile(`${dir}/r.jsonl`));
+        assert(log.some((r) => r.op === "INTERRUPT"), "INTERRUPT logged");
+        assert(log.some((r) => r.op === "LOOKUP" && r.reply.error === -4), "LOOKUP answered EINTR");
+        await new Deno.Command("stat", { args: ["-f", mnt], stdout: "null", stderr: "null" }).output();
+        const st = await d.status;
+        assertEquals(st.code, 99, st.err);
+        assert(isMounted(mnt), "a crashed daemon leaves its mount behind");
+      } finally {
+        if (isMounted(mnt)) {
+          await new Deno.Command("umount", { args: ["-l", mnt] }).output();
+        }
+        try {
+          d.child.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
+      }
+      assertEquals(isMounted(mnt), false);
+    });
+  },
+});
