@@ -224,16 +224,14 @@ async function main(): Promise<void> {
     );
     for (const [label, t, cc] of rows) {
       console.log(
-        `${label.padEnd(26)} ${t.toFixed(0).padStart(10)} ${
-          cc.toFixed(0).padStart(16)
-        } ${(t / cc).toFixed(2).padStart(8)}x`,
+        `${label.padEnd(26)} ${t.toFixed(0).padStart(10)} ${cc.toFixed(0).padStart(16)} ${
+          (t / cc).toFixed(2).padStart(8)
+        }x`,
       );
     }
     const meta = Math.min(rows[0][1] / rows[0][2], rows[1][1] / rows[1][2]);
     console.log(
-      `\nmetadata goal >= 0.50x of C: ${
-        meta >= 0.5 ? "met" : "NOT met"
-      } (worst ${meta.toFixed(2)}x)`,
+      `\nmetadata goal >= 0.50x of C: ${meta >= 0.5 ? "met" : "NOT met"} (worst ${meta.toFixed(2)}x)`,
     );
   } finally {
     for (const p of procs) {

@@ -12,9 +12,7 @@ const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? s[(s.length - 1) / 2]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function timed(cmd: string, args: string[]): Promise<number> {
@@ -55,7 +53,7 @@ try {
         "--allow-run",
         "--allow-env",
         "--allow-sys",
-        "--allow-net=127.0.0.1",
+        "--allow-net",
         `${REPO_DIR}/lab/cli.ts`,
         "exec",
         "-t",
@@ -69,21 +67,15 @@ try {
       ]),
     );
     console.error(
-      `round ${i + 1}: bare ${bareTimes.at(-1)!.toFixed(2)} s, lab exec ${
-        labTimes.at(-1)!.toFixed(2)
-      } s`,
+      `round ${i + 1}: bare ${bareTimes.at(-1)!.toFixed(2)} s, lab exec ${labTimes.at(-1)!.toFixed(2)} s`,
     );
   }
   const b = median(bareTimes), l = median(labTimes);
   console.log(
-    `boot: bare QEMU boot+poweroff median ${
-      b.toFixed(2)
-    } s; lab exec -- true median ${l.toFixed(2)} s`,
+    `boot: bare QEMU boot+poweroff median ${b.toFixed(2)} s; lab exec -- true median ${l.toFixed(2)} s`,
   );
   console.log(
-    `boot: ratio lab/bare ${
-      (l / b).toFixed(2)
-    }x (goal <= 1.50x) over ${ROUNDS} alternating rounds, ${hostAccel()}`,
+    `boot: ratio lab/bare ${(l / b).toFixed(2)}x (goal <= 1.50x) over ${ROUNDS} alternating rounds, ${hostAccel()}`,
   );
 } finally {
   await Deno.remove(tmp, { recursive: true });

@@ -676,8 +676,12 @@ function makePresets(
   device: string,
   cleanups: Array<() => void>,
 ) {
-  const regular = Deno.makeTempFileSync({ prefix: "famfs-scenario-regular-" });
-  cleanups.push(() => Deno.removeSync(regular));
+  let regular = "/etc/hostname";
+  if (s?.rules.some((r) => r.name === "@regular")) {
+    const tmp = Deno.makeTempFileSync({ prefix: "famfs-scenario-regular-" });
+    cleanups.push(() => Deno.removeSync(tmp));
+    regular = tmp;
+  }
   let nodev: string | undefined;
   if (s?.rules.some((r) => r.name === "@nodev")) {
     const dir = Deno.makeTempDirSync({ prefix: "famfs-nodev-" });

@@ -13,9 +13,7 @@ export class AssertionError extends Error {
 function show(v: unknown): string {
   if (typeof v === "bigint") return `${v}n`;
   if (v instanceof Uint8Array) {
-    return `Uint8Array(${v.byteLength})[${
-      Array.from(v.subarray(0, 64)).join(",")
-    }]`;
+    return `Uint8Array(${v.byteLength})[${Array.from(v.subarray(0, 64)).join(",")}]`;
   }
   try {
     return JSON.stringify(v, (_k, x) => typeof x === "bigint" ? `${x}n` : x);
@@ -35,12 +33,8 @@ function deepEqual(a: unknown, b: unknown): boolean {
     return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   }
   if (a && b && typeof a === "object" && typeof b === "object") {
-    const ka = Object.keys(a).filter((k) =>
-      (a as Record<string, unknown>)[k] !== undefined
-    );
-    const kb = Object.keys(b).filter((k) =>
-      (b as Record<string, unknown>)[k] !== undefined
-    );
+    const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
     if (ka.length !== kb.length) return false;
     return ka.every((k) =>
       deepEqual(

@@ -78,9 +78,7 @@ export interface InitIn {
 export function decodeInitIn(buf: Uint8Array): InitIn {
   const v = need(buf, 16, "fuse_init_in");
   const lo = BigInt(v.getUint32(12, true));
-  const hi = buf.byteLength >= 20 && (lo & (1n << 30n)) !== 0n
-    ? BigInt(v.getUint32(16, true))
-    : 0n;
+  const hi = buf.byteLength >= 20 && (lo & (1n << 30n)) !== 0n ? BigInt(v.getUint32(16, true)) : 0n;
   return {
     major: v.getUint32(0, true),
     minor: v.getUint32(4, true),
@@ -364,9 +362,7 @@ export function decodeWriteIn(buf: Uint8Array): WriteIn {
   const size = v.getUint32(16, true);
   if (buf.byteLength < Size.WRITE_IN + size) {
     throw new FuseDecodeError(
-      `WRITE: declares ${size} data bytes, body carries ${
-        buf.byteLength - Size.WRITE_IN
-      }`,
+      `WRITE: declares ${size} data bytes, body carries ${buf.byteLength - Size.WRITE_IN}`,
     );
   }
   return {

@@ -14,12 +14,7 @@ import {
   type InHeader,
   type InitOut,
 } from "./codec.ts";
-import {
-  FuseDecodeError,
-  FuseErrnoError,
-  FuseInitError,
-  LibcError,
-} from "./errors.ts";
+import { FuseDecodeError, FuseErrnoError, FuseInitError, LibcError } from "./errors.ts";
 import * as libc from "./libc.ts";
 import type { FuseRequest, FuseServer, Reply, ReplyOutcome } from "./server.ts";
 
@@ -215,9 +210,7 @@ export function sendReply(
     }
   }
   const r = libc.write(fd, msg);
-  const error = msg.byteLength >= 8
-    ? new DataView(msg.buffer).getInt32(4, true)
-    : 0;
+  const error = msg.byteLength >= 8 ? new DataView(msg.buffer).getInt32(4, true) : 0;
   return { written: r.n, errno: r.errno, length: msg.byteLength, error };
 }
 

@@ -62,13 +62,10 @@ export class FuseSession {
       fd = libc.open("/dev/fuse", libc.O_RDWR | libc.O_CLOEXEC);
     } catch (e) {
       throw new FuseMountError(
-        `cannot open /dev/fuse (needs root and the fuse module): ${
-          (e as Error).message
-        }`,
+        `cannot open /dev/fuse (needs root and the fuse module): ${(e as Error).message}`,
       );
     }
-    const data =
-      `fd=${fd},rootmode=40000,user_id=${libc.getuid()},group_id=${libc.getgid()}` +
+    const data = `fd=${fd},rootmode=40000,user_id=${libc.getuid()},group_id=${libc.getgid()}` +
       (opts.allowOther ? ",allow_other" : "") + `,max_read=${opts.maxWrite}`;
     try {
       libc.mount(

@@ -5,8 +5,7 @@ import { FuseSession, isMounted } from "./session.ts";
 import { HELLO } from "./testdata/hello_server.ts";
 
 const canMount = canMountFuse();
-const serverModule =
-  new URL("./testdata/hello_server.ts", import.meta.url).href;
+const serverModule = new URL("./testdata/hello_server.ts", import.meta.url).href;
 
 function mountHello(
   mnt: string,

@@ -1,13 +1,5 @@
 /** A one-file server used to exercise the generic session without famfs. */
-import {
-  DT_DIR,
-  DT_REG,
-  Errno,
-  InitFlag,
-  Opcode,
-  S_IFDIR,
-  S_IFREG,
-} from "../abi.ts";
+import { DT_DIR, DT_REG, Errno, InitFlag, Opcode, S_IFDIR, S_IFREG } from "../abi.ts";
 import {
   type Attr,
   decodeName,
@@ -20,12 +12,7 @@ import {
   type InitIn,
   timeoutFromMs,
 } from "../codec.ts";
-import type {
-  FuseRequest,
-  FuseServer,
-  Reply,
-  ServerContext,
-} from "../server.ts";
+import type { FuseRequest, FuseServer, Reply, ServerContext } from "../server.ts";
 
 export const HELLO = new TextEncoder().encode(
   "hello from the generic fuse core\n",
