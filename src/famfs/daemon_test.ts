@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../fuse/assert.ts";
 import { canMountFuse, writeFileFfi } from "../fuse/libc.ts";
-import { isMounted } from "../fuse/session.ts";
+import { ensureFusectl, isMounted } from "../fuse/session.ts";
 import { readRequestLog } from "./request_log.ts";
 import { seededBytes } from "./seed.ts";
 
@@ -228,6 +228,7 @@ Deno.test({
         assert(!df.success, "short STATFS reply makes statfs fail");
         conn = String((await Deno.stat(mnt)).dev);
       } finally {
+        ensureFusectl();
         writeFileFfi(`/sys/fs/fuse/connections/${conn}/abort`, "1");
       }
       const st = await d.status;

@@ -195,6 +195,7 @@ export class FuseSession {
   /** Writes 1 to /sys/fs/fuse/connections/<id>/abort (no-op when unknown or gone). */
   abortConnection(): void {
     if (this.connectionId === undefined || this.fds.length === 0) return;
+    ensureFusectl();
     try {
       libc.writeFileFfi(
         `/sys/fs/fuse/connections/${this.connectionId}/abort`,
@@ -209,6 +210,21 @@ export class FuseSession {
     const st = libc.statPath(this.opts.mountpoint);
     if (st) this.connectionId = Number(st.dev);
     this.resolveInit(out);
+  }
+}
+
+/**
+ * Mounts fusectl on /sys/fs/fuse/connections when it is not mounted yet
+ * (needed to abort a connection). Returns false when that fails.
+ */
+export function ensureFusectl(): boolean {
+  const dir = "/sys/fs/fuse/connections";
+  if (isMounted(dir)) return true;
+  try {
+    libc.mount("fusectl", dir, "fusectl", 0n, "");
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { Opcode } from "./abi.ts";
 import { canMountFuse, writeFileFfi } from "./libc.ts";
-import { FuseSession, isMounted } from "./session.ts";
+import { ensureFusectl, FuseSession, isMounted } from "./session.ts";
 import { HELLO } from "./testdata/hello_server.ts";
 
 const canMount = canMountFuse();
@@ -75,6 +75,7 @@ Deno.test({
     const done = s.run();
     await s.initDone;
     await Deno.stat(`${mnt}/hello`);
+    ensureFusectl();
     writeFileFfi(`/sys/fs/fuse/connections/${s.connectionId}/abort`, "1");
     assertEquals(await done, "aborted");
     assertEquals(isMounted(mnt), false);
