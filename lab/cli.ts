@@ -50,17 +50,13 @@ function log(line: string): void {
 }
 
 export function newRunId(command: string): string {
-  return `${
-    new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "Z")
-  }-${command}`;
+  return `${new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "Z")}-${command}`;
 }
 
 async function kernelFor(o: LabOptions): Promise<Kernel> {
   const k = await buildKernel(o.kernel, log);
   log(
-    `kernel: ${k.description}${
-      k.cached ? " (cached)" : ` (built in ${Math.round(k.buildMs / 1000)} s)`
-    }`,
+    `kernel: ${k.description}${k.cached ? " (cached)" : ` (built in ${Math.round(k.buildMs / 1000)} s)`}`,
   );
   return k;
 }
@@ -177,9 +173,7 @@ async function main(argv: string[]): Promise<number> {
       return await cmdShell(o);
     case "run":
       if (o.dryRun) {
-        return (await bootFor(o, `${REPO_DIR}/reports/<run-id>/<topology>`))
-          ? 1
-          : 0;
+        return (await bootFor(o, `${REPO_DIR}/reports/<run-id>/<topology>`)) ? 1 : 0;
       }
       await provision(log);
       await reapOrphans(log);

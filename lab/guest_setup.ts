@@ -7,23 +7,16 @@ export function renderSetupScript(t: Topology): string {
   const lines = [
     `# famfs-lab guest setup for topology "${t.name}" (generated).`,
   ];
-  // Namespaces follow the NVDIMM order: region N holds namespaceN.0.
-  t.pmem.forEach((p, i) =>
-    lines.push(`pmem_devdax ${p.id} namespace${i}.0 ${p.driver}`)
-  );
+  t.pmem.forEach((p, i) => lines.push(`pmem_devdax ${p.id} ${i} ${p.driver}`));
   const cxl = t.cxl;
   if (cxl) {
     const windows = cxlWindows(cxl);
     for (const r of cxl.regions) {
-      const members = r.devices.map((id) =>
-        cxl.devices.find((d) => d.id === id)!
-      );
+      const members = r.devices.map((id) => cxl.devices.find((d) => d.id === id)!);
       const bridges = [...new Set(members.map((d) => d.hostBridge))];
       // Root decoders are numbered in window order; a region spanning bridges needs the
       // window that interleaves across all of them.
-      const window = bridges.length === 1
-        ? windows[bridges[0]]
-        : windows[windows.length - 1];
+      const window = bridges.length === 1 ? windows[bridges[0]] : windows[windows.length - 1];
       const bytes = members.reduce((s, d) => s + d.sizeMiB, 0) * 1024 * 1024;
       const serials = members.map((d) => cxlSerial(cxl, d.id)).join(" ");
       lines.push(

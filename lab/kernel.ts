@@ -89,9 +89,7 @@ export async function ensureDebianSource(
   for (
     const f of [
       "/etc/apt/sources.list",
-      ...[...Deno.readDirSync("/etc/apt/sources.list.d")].map((e) =>
-        `/etc/apt/sources.list.d/${e.name}`
-      ),
+      ...[...Deno.readDirSync("/etc/apt/sources.list.d")].map((e) => `/etc/apt/sources.list.d/${e.name}`),
     ]
   ) {
     try {
@@ -112,10 +110,7 @@ export async function ensureDebianSource(
   const q = $({ quiet: true, cwd: src });
   await q`apt-get ${aptOptions(apt)} update`;
   await q`apt-get ${aptOptions(apt)} download ${DEBIAN_SOURCE_PACKAGE}`;
-  const deb =
-    [...Deno.readDirSync(src)].find((e) =>
-      e.name.startsWith(`${DEBIAN_SOURCE_PACKAGE}_`)
-    )!.name;
+  const deb = [...Deno.readDirSync(src)].find((e) => e.name.startsWith(`${DEBIAN_SOURCE_PACKAGE}_`))!.name;
   const version = decodeURIComponent(deb.split("_")[1]);
   const upstream = version.replace(/-.*/, "");
   log(`kernel: unpacking ${deb}`);
@@ -140,9 +135,7 @@ export function fragmentFiles(
   return [
     `${FRAGMENT_DIR}/base.config`,
     ...(req.flavour === "debug" ? [`${FRAGMENT_DIR}/debug.config`] : []),
-    ...(seriesPath && seriesFragment(seriesPath)
-      ? [seriesFragment(seriesPath)!]
-      : []),
+    ...(seriesPath && seriesFragment(seriesPath) ? [seriesFragment(seriesPath)!] : []),
     ...req.fragments,
   ];
 }
@@ -175,9 +168,7 @@ export function unmetRequests(
 
 async function copyTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
-  const entries = [...Deno.readDirSync(from)].map((e) => e.name).filter((n) =>
-    !n.startsWith("build-")
-  );
+  const entries = [...Deno.readDirSync(from)].map((e) => e.name).filter((n) => !n.startsWith("build-"));
   await $({ quiet: true, cwd: from })`cp -a --reflink=auto ${entries} ${to}/`;
 }
 
@@ -205,9 +196,7 @@ async function patchedTree(
   log: (l: string) => void,
 ): Promise<string> {
   if (patches.length === 0) return source.path;
-  const tree = `${cacheDir()}/trees/${
-    sha256([source.id, ...patches.map((p) => p.text)]).slice(0, 16)
-  }`;
+  const tree = `${cacheDir()}/trees/${sha256([source.id, ...patches.map((p) => p.text)]).slice(0, 16)}`;
   if (await exists(`${tree}/.famfs-lab-applied`)) return tree;
   const tmp = `${tree}.tmp-${Deno.pid}`;
   log(`kernel: copying ${source.path} to apply ${patches.length} patch(es)`);
@@ -248,12 +237,8 @@ async function configure(
   );
   if (unmet.length > 0) {
     throw new KernelBuildError(
-      `kconfig did not honour ${
-        unmet.join(", ")
-      }: a dependency is missing from the fragments ` +
-        `(${
-          fragments.join(", ")
-        }); check with 'make O=${out} menuconfig' (search the symbol)`,
+      `kconfig did not honour ${unmet.join(", ")}: a dependency is missing from the fragments ` +
+        `(${fragments.join(", ")}); check with 'make O=${out} menuconfig' (search the symbol)`,
     );
   }
 }
@@ -309,13 +294,9 @@ async function make(tree: string, out: string, logFile: string): Promise<void> {
   ]);
   log.close();
   if (!status.success) {
-    const tail = (await Deno.readTextFile(logFile)).split("\n").filter((l) =>
-      /error|Error/.test(l)
-    ).slice(-15);
+    const tail = (await Deno.readTextFile(logFile)).split("\n").filter((l) => /error|Error/.test(l)).slice(-15);
     throw new KernelBuildError(
-      `make bzImage failed in ${out}; errors:\n  ${
-        tail.join("\n  ")
-      }\nfull log: ${logFile}`,
+      `make bzImage failed in ${out}; errors:\n  ${tail.join("\n  ")}\nfull log: ${logFile}`,
     );
   }
   progress.done(`${objects} steps`);

@@ -243,9 +243,7 @@ export class ConsoleWatch {
       } else {
         open.finding.lines.push(raw);
         if (
-          open.finding.kind === "kasan"
-            ? /^=+$/.test(text)
-            : /^---\[ end /.test(text)
+          open.finding.kind === "kasan" ? /^=+$/.test(text) : /^---\[ end /.test(text)
         ) {
           this.#close("end-marker");
         } else if (/^\s*<\/TASK>$/.test(text)) {

@@ -220,14 +220,10 @@ Deno.test("hung task: one finding per report, closed at the end of its trace", (
   ]);
   assert.deepEqual(
     w.findings.map((f) => f.firstLine),
-    [3, 6, 9].map((s) =>
-      `INFO: task sh:52 blocked for more than ${s} seconds.`
-    ),
+    [3, 6, 9].map((s) => `INFO: task sh:52 blocked for more than ${s} seconds.`),
   );
   assert.ok(
-    w.findings.every((f) =>
-      f.lines.length === 17 && f.lines[16].endsWith(" </TASK>")
-    ),
+    w.findings.every((f) => f.lines.length === 17 && f.lines[16].endsWith(" </TASK>")),
   );
   assert.equal(w.readyUptime, 3.72);
   assert.equal(w.lastHeartbeat, 14.04);
@@ -244,9 +240,7 @@ Deno.test("RCU stall from lkdtm SOFTLOCKUP: repeated reports, attribution ends a
   ]);
   // Each report ends before the next heartbeat marker, which is not part of it.
   assert.ok(
-    fs.slice(0, 4).every((f) =>
-      f.end === "unrelated" && f.lines.at(-1)!.endsWith(" </TASK>")
-    ),
+    fs.slice(0, 4).every((f) => f.end === "unrelated" && f.lines.at(-1)!.endsWith(" </TASK>")),
   );
   assert.ok(fs.every((f) => f.lines.every((l) => !l.includes("famfs-lab:"))));
 });

@@ -72,9 +72,7 @@ export function parseOptions(argv: string[]): LabOptions {
     ? { kind: "tree", path: v["kernel-src"] }
     : { kind: "debian" };
   // --series none asks for the stock kernel explicitly.
-  const series = v.series === "none"
-    ? undefined
-    : v.series ?? (source.kind === "debian" ? DEFAULT_SERIES : undefined);
+  const series = v.series === "none" ? undefined : v.series ?? (source.kind === "debian" ? DEFAULT_SERIES : undefined);
   return {
     command: parsed.positionals[0] ?? "",
     rest: [...parsed.positionals.slice(1), ...after],

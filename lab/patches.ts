@@ -18,12 +18,8 @@ export class PatchApplyError extends Error {
     readonly gitOutput: string,
   ) {
     super(
-      `patch ${patch} does not apply: ${file}${
-        line === null ? "" : ` at line ${line}`
-      }\n` +
-        (hunk
-          ? `failing hunk:\n${hunk}\n`
-          : `git apply said:\n${gitOutput}\n`) +
+      `patch ${patch} does not apply: ${file}${line === null ? "" : ` at line ${line}`}\n` +
+        (hunk ? `failing hunk:\n${hunk}\n` : `git apply said:\n${gitOutput}\n`) +
         `Rebase the patch onto the kernel under test, or choose the kernel it was made for (--kernel-src).`,
     );
     this.name = "PatchApplyError";
@@ -50,9 +46,7 @@ export function splitMbox(text: string, name: string): Patch[] {
   const re = new RegExp(FROM_LINE.source, "gm");
   for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index);
   if (starts.length === 0) {
-    return text.includes("\ndiff --git ")
-      ? [{ name, subject: subjectOf(text), text }]
-      : [];
+    return text.includes("\ndiff --git ") ? [{ name, subject: subjectOf(text), text }] : [];
   }
   return starts.map((s, i) => {
     const chunk = text.slice(s, starts[i + 1] ?? text.length);
@@ -124,10 +118,8 @@ export function parseGitApplyError(
   );
 }
 
-export const SERIES_DIR =
-  new URL("../vm-images/series/", import.meta.url).pathname;
-export const MUTANT_DIR =
-  new URL("../vm-images/mutants/", import.meta.url).pathname;
+export const SERIES_DIR = new URL("../vm-images/series/", import.meta.url).pathname;
+export const MUTANT_DIR = new URL("../vm-images/mutants/", import.meta.url).pathname;
 
 /** Resolves --series: a name under vm-images/series/, a folder of *.patch files, or an mbox. */
 export function resolveSeriesPath(series: string): string {
@@ -155,9 +147,8 @@ export async function readSeries(path: string): Promise<Patch[]> {
     }
     return patches;
   }
-  const names = [...Deno.readDirSync(path)].filter((e) =>
-    e.isFile && /\.(patch|diff)$/.test(e.name)
-  ).map((e) => e.name).sort();
+  const names = [...Deno.readDirSync(path)].filter((e) => e.isFile && /\.(patch|diff)$/.test(e.name)).map((e) => e.name)
+    .sort();
   if (names.length === 0) throw new SeriesError(path, "has no *.patch files");
   const out: Patch[] = [];
   for (const n of names) {

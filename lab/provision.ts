@@ -29,8 +29,7 @@ export const PACKAGES = [
   "pkg-config",
 ] as const;
 export const MIN_QEMU_MAJOR = 10;
-export const BACKPORTS_LIST =
-  "/etc/apt/sources.list.d/famfs-lab-bookworm-backports.list";
+export const BACKPORTS_LIST = "/etc/apt/sources.list.d/famfs-lab-bookworm-backports.list";
 
 export class ProvisionError extends Error {
   constructor(message: string) {
@@ -82,9 +81,7 @@ export function qemuMajor(version: string | undefined): number {
 
 export function planProvision(s: MachineState): ProvisionPlan {
   const install = PACKAGES.filter((p) => !s.installed.has(p));
-  const installBackports = BACKPORTS_PACKAGES.filter((p) =>
-    qemuMajor(s.installed.get(p)) < MIN_QEMU_MAJOR
-  );
+  const installBackports = BACKPORTS_PACKAGES.filter((p) => qemuMajor(s.installed.get(p)) < MIN_QEMU_MAJOR);
   if (installBackports.length > 0 && !s.backportsListed && !s.archive) {
     throw new ProvisionError(
       "cannot find the Debian archive in /etc/apt (no 'bookworm' source); add one, e.g. a deb822 " +
@@ -112,8 +109,7 @@ export function planCommands(p: ProvisionPlan): string[] {
     cmds.push(`echo '${p.writeBackports.trim()}' > ${BACKPORTS_LIST}`);
   }
   if (!isEmpty(p)) cmds.push("apt-get update");
-  const apt =
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends";
+  const apt = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends";
   if (p.installBackports.length) {
     cmds.push(`${apt} -t bookworm-backports ${p.installBackports.join(" ")}`);
   }
@@ -168,16 +164,12 @@ export async function provision(
   }
   if (Deno.uid() !== 0) {
     throw new ProvisionError(
-      `missing packages: ${
-        [...plan.installBackports, ...plan.install].join(" ")
-      }\nRun as root:\n  ` +
+      `missing packages: ${[...plan.installBackports, ...plan.install].join(" ")}\nRun as root:\n  ` +
         planCommands(plan).join("\n  "),
     );
   }
   log(
-    `provision: installing ${
-      [...plan.installBackports, ...plan.install].join(" ")
-    }`,
+    `provision: installing ${[...plan.installBackports, ...plan.install].join(" ")}`,
   );
   if (plan.writeBackports) {
     await Deno.writeTextFile(BACKPORTS_LIST, plan.writeBackports);

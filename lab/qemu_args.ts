@@ -67,9 +67,7 @@ function cxlMachineOptions(cxl: CxlFabric): string[] {
   return cxlWindows(cxl).flatMap((w) => [
     ...w.targets.map((t, i) => `cxl-fmw.${w.index}.targets.${i}=cxl.${t}`),
     `cxl-fmw.${w.index}.size=${cxl.windowGiB}G`,
-    ...(w.targets.length > 1
-      ? [`cxl-fmw.${w.index}.interleave-granularity=4k`]
-      : []),
+    ...(w.targets.length > 1 ? [`cxl-fmw.${w.index}.interleave-granularity=4k`] : []),
   ]);
 }
 
@@ -90,33 +88,25 @@ function cxlArgs(cxl: CxlFabric): string[] {
         "-device",
         `cxl-rp,id=rp${b}-${p},bus=cxl.${b},chassis=${b},slot=${p},port=${p}`,
       );
-      const switched = cxl.devices.filter((d) =>
-        d.hostBridge === b && d.rootPort === p && d.behindSwitch
-      );
+      const switched = cxl.devices.filter((d) => d.hostBridge === b && d.rootPort === p && d.behindSwitch);
       if (switched.length > 0) {
         args.push("-device", `cxl-upstream,bus=rp${b}-${p},id=us${b}-${p}`);
         switched.forEach((d, i) => {
           args.push(
             "-device",
-            `cxl-downstream,port=${i},bus=us${b}-${p},id=ds-${d.id},chassis=${
-              16 + b
-            },slot=${p * 8 + i}`,
+            `cxl-downstream,port=${i},bus=us${b}-${p},id=ds-${d.id},chassis=${16 + b},slot=${p * 8 + i}`,
           );
         });
       }
     }
   }
   for (const d of cxl.devices) {
-    const bus = d.behindSwitch
-      ? `ds-${d.id}`
-      : `rp${d.hostBridge}-${d.rootPort}`;
+    const bus = d.behindSwitch ? `ds-${d.id}` : `rp${d.hostBridge}-${d.rootPort}`;
     args.push(
       "-object",
       `memory-backend-ram,id=${d.id}-mem,share=on,size=${d.sizeMiB}M`,
       "-device",
-      `cxl-type3,bus=${bus},volatile-memdev=${d.id}-mem,id=${d.id},sn=${
-        cxlSerial(cxl, d.id)
-      }`,
+      `cxl-type3,bus=${bus},volatile-memdev=${d.id}-mem,id=${d.id},sn=${cxlSerial(cxl, d.id)}`,
     );
   }
   return args;
@@ -180,7 +170,5 @@ export function renderQemuArgs(spec: GuestSpec): string[] {
 
 /** Quotes argv for a POSIX shell (used for --dry-run and repro.sh). */
 export function shellQuote(argv: string[]): string {
-  return argv.map((a) =>
-    /^[A-Za-z0-9_\-.,:=/@%+]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`
-  ).join(" ");
+  return argv.map((a) => /^[A-Za-z0-9_\-.,:=/@%+]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
 }

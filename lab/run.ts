@@ -84,9 +84,7 @@ async function runInGuest(
     return;
   }
   req.log(
-    `lab: ${topology.name} guest ready in ${
-      (guest.bootMs / 1000).toFixed(1)
-    } s`,
+    `lab: ${topology.name} guest ready in ${(guest.bootMs / 1000).toFixed(1)} s`,
   );
   const series = req.kernel.series;
   const details: Record<string, unknown> = {};
@@ -110,9 +108,7 @@ async function runInGuest(
         let message: string | undefined, skipReason: string | undefined;
         if (!guest.alive) {
           status = "fail";
-          message = guest.hung
-            ? "guest hung earlier in the run"
-            : "guest died earlier in the run";
+          message = guest.hung ? "guest hung earlier in the run" : "guest died earlier in the run";
         } else {
           await guest.mark(`famfs-lab: test-begin ${id}`);
           try {
@@ -141,9 +137,7 @@ async function runInGuest(
         const own = findings.filter((f) => f.test === id);
         if (own.length > 0 && !test.expectFindings && status !== "fail") {
           status = "fail";
-          message = `kernel reported during the test: ${
-            own.map((f) => `${f.kind}: ${f.firstLine}`).join("; ")
-          }`;
+          message = `kernel reported during the test: ${own.map((f) => `${f.kind}: ${f.firstLine}`).join("; ")}`;
         }
         await done({
           suite: `${suite.name}@${topology.name}`,
@@ -167,9 +161,7 @@ async function runInGuest(
     name: "kernel-log-outside-tests",
     status: outside.length === 0 ? "pass" : "fail",
     durationMs: 0,
-    message: outside.length
-      ? outside.map((f) => `${f.kind}: ${f.firstLine}`).join("; ")
-      : undefined,
+    message: outside.length ? outside.map((f) => `${f.kind}: ${f.firstLine}`).join("; ") : undefined,
     findings: outside,
     details: { bootMs: guest.bootMs },
   });
@@ -190,14 +182,8 @@ export async function runSuites(req: RunRequest): Promise<number> {
   const save = async (r: TestResult) => {
     results.push(r);
     req.log(
-      `${
-        r.status === "pass" ? "ok" : r.status === "skip" ? "skip" : "FAIL"
-      } ${r.suite} ${r.name}` +
-        (r.message
-          ? `: ${r.message.split("\n")[0]}`
-          : r.skipReason
-          ? `: ${r.skipReason}`
-          : ""),
+      `${r.status === "pass" ? "ok" : r.status === "skip" ? "skip" : "FAIL"} ${r.suite} ${r.name}` +
+        (r.message ? `: ${r.message.split("\n")[0]}` : r.skipReason ? `: ${r.skipReason}` : ""),
     );
     await writeRunReports(
       dir,

@@ -36,8 +36,7 @@ export class GuestShell {
       c.on("ready", () => resolve(new GuestShell(c)));
       c.on(
         "error",
-        (e: Error) =>
-          reject(new SshError(`ssh 127.0.0.1:${t.port}: ${e.message}`)),
+        (e: Error) => reject(new SshError(`ssh 127.0.0.1:${t.port}: ${e.message}`)),
       );
       c.connect({
         host: "127.0.0.1",
@@ -74,9 +73,7 @@ export class GuestShell {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new SshError(
-      `guest sshd not ready after ${timeoutMs} ms (${
-        alive() ? last : "QEMU exited"
-      })`,
+      `guest sshd not ready after ${timeoutMs} ms (${alive() ? last : "QEMU exited"})`,
     );
   }
 

@@ -16,7 +16,7 @@ export const TEST_PERMISSIONS = [
   "--allow-env",
   "--allow-sys",
   "--allow-ffi",
-  "--allow-net=127.0.0.1",
+  "--allow-net",
 ];
 
 /** Counts from Deno's JUnit report: <testsuites tests= failures= errors= ignored=>. */
@@ -24,8 +24,7 @@ export function junitCounts(
   xml: string,
 ): { passed: number; failed: number; skipped: number } {
   const head = xml.match(/<testsuites\b[^>]*>/)?.[0] ?? "";
-  const n = (attr: string) =>
-    Number(head.match(new RegExp(`\\b${attr}="(\\d+)"`))?.[1] ?? 0);
+  const n = (attr: string) => Number(head.match(new RegExp(`\\b${attr}="(\\d+)"`))?.[1] ?? 0);
   const failed = n("failures") + n("errors");
   const skipped = n("ignored") + n("skipped");
   return { passed: n("tests") - failed - skipped, failed, skipped };

@@ -237,9 +237,7 @@ export function parseTopology(raw: unknown, source: string): Topology {
       return {
         id: checkId(field(p, "id", "string", where), ids, where),
         sizeMiB,
-        backing: p.backing === undefined
-          ? undefined
-          : field<string>(p, "backing", "string", where),
+        backing: p.backing === undefined ? undefined : field<string>(p, "backing", "string", where),
         shared: field(p, "shared", "boolean", where, false),
         driver: driverOf(p, where),
       };
@@ -254,9 +252,7 @@ export function parseTopology(raw: unknown, source: string): Topology {
       source,
     ),
     pmem,
-    cxl: raw.cxl === undefined
-      ? undefined
-      : parseCxl(field(raw, "cxl", "object", source), ids, source),
+    cxl: raw.cxl === undefined ? undefined : parseCxl(field(raw, "cxl", "object", source), ids, source),
   };
   if (pmem.length > 4) {
     throw new TopologyError(
@@ -275,21 +271,15 @@ export const TOPOLOGY_DIR = new URL(
 /** Loads a topology by name (vm-images/topologies/NAME.json) or by file path. */
 export async function loadTopology(nameOrPath: string): Promise<Topology> {
   const isPath = nameOrPath.includes("/") || nameOrPath.endsWith(".json");
-  const url = isPath
-    ? nameOrPath
-    : new URL(`${nameOrPath}.json`, TOPOLOGY_DIR).pathname;
+  const url = isPath ? nameOrPath : new URL(`${nameOrPath}.json`, TOPOLOGY_DIR).pathname;
   let text: string;
   try {
     text = await Deno.readTextFile(url);
   } catch {
-    const known = [...Deno.readDirSync(TOPOLOGY_DIR)].map((e) =>
-      e.name.replace(/\.json$/, "")
-    );
+    const known = [...Deno.readDirSync(TOPOLOGY_DIR)].map((e) => e.name.replace(/\.json$/, ""));
     throw new TopologyError(
       nameOrPath,
-      `not found; use one of ${
-        known.sort().join(", ")
-      } or a path to a .json file`,
+      `not found; use one of ${known.sort().join(", ")} or a path to a .json file`,
     );
   }
   let raw: unknown;

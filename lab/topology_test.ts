@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  daxDevices,
-  loadTopology,
-  parseTopology,
-  TopologyError,
-} from "./topology.ts";
+import { daxDevices, loadTopology, parseTopology, TopologyError } from "./topology.ts";
 
 Deno.test("every shipped topology loads and names its DAX devices", async () => {
   for (const name of ["default", "pmem", "cxl", "cxl-interleave", "bare"]) {

@@ -2,12 +2,7 @@
 // cleanup. Everything a run needs to be repeated by hand is left in the run folder (repro.sh).
 import { $ } from "zx";
 import { cacheDir, exists, REPO_DIR } from "./cache.ts";
-import {
-  type GuestDevice,
-  parseDevices,
-  renderSetupScript,
-  renderSshdConfig,
-} from "./guest_setup.ts";
+import { type GuestDevice, parseDevices, renderSetupScript, renderSshdConfig } from "./guest_setup.ts";
 import { Qmp } from "./qmp.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
 import { GuestShell } from "./ssh.ts";
@@ -73,6 +68,12 @@ function installSignalHandlers(): void {
   }
 }
 
+/** The command line of a live process, or null (via ps: Deno guards /proc). */
+export async function processArgs(pid: number): Promise<string | null> {
+  const r = await $({ quiet: true, nothrow: true })`ps -p ${pid} -o args=`;
+  return r.exitCode === 0 ? r.stdout.trim() : null;
+}
+
 /** Kills QEMU processes left by a lab process that died without cleaning up (e.g. SIGKILL). */
 export async function reapOrphans(log: (l: string) => void): Promise<number> {
   const dir = `${cacheDir()}/running`;
@@ -84,16 +85,11 @@ export async function reapOrphans(log: (l: string) => void): Promise<number> {
       qemu: number;
       runDir: string;
     };
-    const alive = (pid: number) => exists(`/proc/${pid}`);
-    if (await alive(rec.lab)) continue;
-    if (await alive(rec.qemu)) {
-      const cmdline = await Deno.readTextFile(`/proc/${rec.qemu}/cmdline`)
-        .catch(() => "");
-      if (cmdline.includes(rec.runDir)) {
-        Deno.kill(rec.qemu, "SIGKILL");
-        reaped++;
-        log(`lab: killed orphaned QEMU ${rec.qemu} of ${rec.runDir}`);
-      }
+    if (await processArgs(rec.lab) !== null) continue;
+    if ((await processArgs(rec.qemu))?.includes(rec.runDir)) {
+      Deno.kill(rec.qemu, "SIGKILL");
+      reaped++;
+      log(`lab: killed orphaned QEMU ${rec.qemu} of ${rec.runDir}`);
     }
     await Deno.remove(`${dir}/${e.name}`);
   }
@@ -118,6 +114,8 @@ export class Guest {
   devices: GuestDevice[] = [];
   bootMs = 0;
   hung = false;
+  /** The hang watch starts once the guest is up; boot has its own timeout. */
+  #watchHang = false;
   #child: Deno.ChildProcess;
   #exited = false;
   #status: Promise<Deno.CommandStatus>;
@@ -220,6 +218,7 @@ export class Guest {
         () => g.alive,
       );
       g.bootMs = Date.now() - started;
+      g.#watchHang = true;
       g.devices = parseDevices(
         await Deno.readTextFile(`${runDir}/devices.txt`),
       );
@@ -258,7 +257,7 @@ export class Guest {
     while (!this.#stopFollow) {
       await drain();
       if (
-        this.alive && !this.hung &&
+        this.#watchHang && this.alive && !this.hung &&
         Date.now() - this.#lastOutput > this.timeouts.hangMs
       ) {
         await this.#onHang();
@@ -320,9 +319,7 @@ export class Guest {
   #stderr: string | null = null;
   async #stderrText(): Promise<string> {
     if (this.#stderr === null) {
-      this.#stderr = (await new Response(this.#child.stderr).text().catch(() =>
-        ""
-      )).trim();
+      this.#stderr = (await new Response(this.#child.stderr).text().catch(() => "")).trim();
       await Deno.writeTextFile(`${this.opts.runDir}/qemu.stderr`, this.#stderr);
     }
     return this.#stderr;
@@ -386,9 +383,7 @@ export class Guest {
   #tempFiles(): string[] {
     const rd = this.opts.runDir;
     // Non-shared pmem backing files are per-run scratch (sparse but up to GiBs).
-    const images = this.opts.topology.pmem.filter((p) =>
-      !p.shared && !p.backing
-    ).map((p) => `${rd}/${p.id}.img`);
+    const images = this.opts.topology.pmem.filter((p) => !p.shared && !p.backing).map((p) => `${rd}/${p.id}.img`);
     return [`${rd}/qmp.sock`, `${rd}/qemu.pid`, this.#registry, ...images];
   }
 

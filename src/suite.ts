@@ -51,9 +51,7 @@ export async function must(
   const r = await ctx.exec(command, { timeoutMs });
   if (r.code !== 0) {
     throw new Error(
-      `guest command failed (exit ${r.code ?? r.signal}): ${command}\n${
-        r.stderr || r.stdout
-      }`.trim(),
+      `guest command failed (exit ${r.code ?? r.signal}): ${command}\n${r.stderr || r.stdout}`.trim(),
     );
   }
   return r.stdout;

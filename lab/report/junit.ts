@@ -95,12 +95,8 @@ export async function renderJunit(
 ): Promise<string> {
   const parts: JunitSuite[] = [];
   for (const s of suites) parts.push(await tapToJunit(s.suite, s.tap));
-  const sum = (k: "tests" | "failures" | "skipped") =>
-    parts.reduce((n, p) => n + p[k], 0);
-  const head =
-    `<testsuites name="${attr(name)}" tests="${sum("tests")}" failures="${
-      sum("failures")
-    }" ` +
+  const sum = (k: "tests" | "failures" | "skipped") => parts.reduce((n, p) => n + p[k], 0);
+  const head = `<testsuites name="${attr(name)}" tests="${sum("tests")}" failures="${sum("failures")}" ` +
     `skipped="${sum("skipped")}">`;
   return [
     '<?xml version="1.0"?>',

@@ -24,9 +24,7 @@ export interface SummaryInput {
 }
 
 export function buildSummary(input: SummaryInput): RunSummary {
-  const startedAt = typeof input.startedAt === "string"
-    ? input.startedAt
-    : input.startedAt.toISOString();
+  const startedAt = typeof input.startedAt === "string" ? input.startedAt : input.startedAt.toISOString();
   return {
     runId: input.runId,
     kernel: input.kernel,

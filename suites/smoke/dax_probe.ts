@@ -49,8 +49,6 @@ for (const off of offsets) {
     true,
   );
 }
-const mismatches = offsets.filter((off) =>
-  reader.getUint32(off) !== pattern(off)
-);
+const mismatches = offsets.filter((off) => reader.getUint32(off) !== pattern(off));
 console.log(JSON.stringify({ path, bytes, offsets, mismatches }));
 libc.symbols.close(fd);

@@ -7,8 +7,7 @@ import { must, type Suite } from "../../src/suite.ts";
 
 export const suite: Suite = {
   name: "smoke",
-  description:
-    "guest boots with its DAX devices, FUSE and Deno usable, kernel log clean",
+  description: "guest boots with its DAX devices, FUSE and Deno usable, kernel log clean",
   tests: [
     {
       name: "dax-devices-present",

@@ -24,10 +24,13 @@ record() {
 	echo "$1 /dev/$2 $3 $(cat /sys/bus/dax/devices/$2/size)" >> /run/lab/devices.txt
 }
 
-# pmem_devdax ID NAMESPACE DRIVER
+# pmem_devdax ID INDEX DRIVER: the INDEX-th NVDIMM's namespace (regions are numbered after
+# any other nd bus, e.g. CXL's, so count the raw namespaces rather than trusting region names).
 pmem_devdax() {
-	out=$(ndctl create-namespace -f -e "$2" -m devdax -a 2M 2>&1) || {
-		fail "$1" "ndctl create-namespace $2: $out"
+	ns=$(ls /sys/bus/nd/devices | grep '^namespace[0-9]*\.0$' | sort -V | sed -n "$(($2 + 1))p")
+	[ -n "$ns" ] || { fail "$1" "no namespace for NVDIMM $2"; return 1; }
+	out=$(ndctl create-namespace -f -e "$ns" -m devdax -a 2M 2>&1) || {
+		fail "$1" "ndctl create-namespace $ns: $out"
 		return 1
 	}
 	dax=$(echo "$out" | sed -n 's/.*"chardev":"\(dax[0-9.]*\)".*/\1/p')

@@ -19,6 +19,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd -P)
 mkdir -p /run/repo
 mount --bind "$repo" /run/repo
 mount -t tmpfs tmpfs /tmp
+# A writable, empty home: no host dotfiles in test sessions.
+mount -t tmpfs tmpfs /root
 if [ ! -e "$repo/vm-images" ]; then
 	mkdir -p "$repo"
 	mount --bind /run/repo "$repo"

@@ -5,8 +5,7 @@ import type { TestResult } from "../result.ts";
 export const warnFinding: Finding = {
   kind: "warning",
   test: "write_past_eof",
-  firstLine:
-    "WARNING: CPU: 1 PID: 73 at fs/fuse/file.c:123 fuse_perform_write+0x1f/0x40",
+  firstLine: "WARNING: CPU: 1 PID: 73 at fs/fuse/file.c:123 fuse_perform_write+0x1f/0x40",
   lines: [
     "[   12.345678] WARNING: CPU: 1 PID: 73 at fs/fuse/file.c:123 fuse_perform_write+0x1f/0x40",
   ],
