@@ -10,7 +10,7 @@ export class UsageError extends Error {
 }
 
 /** The series the main job's kernel carries when none is named (undefined: stock kernel). */
-export const DEFAULT_SERIES: string | undefined = undefined;
+export const DEFAULT_SERIES: string | undefined = "ref";
 
 export const OPTION_SPEC = {
   help: { type: "boolean", short: "h" },
