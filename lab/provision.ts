@@ -23,6 +23,8 @@ export const PACKAGES = [
   "ccache",
   "cpio",
   "xz-utils",
+  // the run report's check (index.html loaded in headless Chromium)
+  "chromium",
   // the C reference FUSE server of the daemon benchmark
   "libfuse3-dev",
   "fuse3",

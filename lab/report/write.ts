@@ -1,4 +1,5 @@
-// Writes reports/<run-id>/: summary.json, one <suite>.tap per suite, and junit.xml.
+// Writes reports/<run-id>/: summary.json, one <suite>.tap per suite, junit.xml and index.html.
+import { renderHtml } from "./html.ts";
 import { renderJunit } from "./junit.ts";
 import { groupBySuite } from "./result.ts";
 import { renderSummary, type RunSummary } from "./summary.ts";
@@ -8,6 +9,7 @@ export interface WrittenReports {
   summary: string;
   tap: string[];
   junit: string;
+  html: string;
 }
 
 // Suite names come from folder names; keep the file name safe anyway.
@@ -38,5 +40,7 @@ export async function writeRunReports(
   );
   const summary = `${dir}/summary.json`;
   await Deno.writeTextFile(summary, renderSummary(s));
-  return { summary, tap, junit };
+  const html = `${dir}/index.html`;
+  await Deno.writeTextFile(html, renderHtml(s));
+  return { summary, tap, junit, html };
 }
