@@ -30,7 +30,7 @@ async function timed(cmd: string, args: string[]): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-const kernel = await buildKernel(TEST_KERNELS.stock, (l) => console.error(l));
+const kernel = await buildKernel(TEST_KERNELS.default, (l) => console.error(l));
 const tmp = await Deno.makeTempDir({ prefix: "famfs-lab-bench-" });
 try {
   // The same machine as the lab's bare topology; only the init differs.

@@ -8,7 +8,9 @@ import { provision, ProvisionError } from "./provision.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
 import { loadTopology, TopologyError } from "./topology.ts";
 import { Guest, GUEST_INIT, GuestError, hostAccel, reapOrphans } from "./vm.ts";
-import { runSuites } from "./run.ts";
+import { newRunId, type RunOutcome, runSuites } from "./run.ts";
+import { runSensitivity } from "./sensitivity.ts";
+import { countResults } from "./report/result.ts";
 
 const HELP = `famfs-lab: QEMU lab and conformance suites for famfs over FUSE
 
@@ -20,6 +22,8 @@ Commands:
   exec       boot a guest, run one command in it (after --), shut down; exits with its status
   kernel     build (or find in the cache) a guest kernel and print its path
   provision  install the Debian packages the lab needs (--check: only report what is missing)
+  sensitivity  run the suites on the clean reference series and on every mutant of it
+             (vm-images/mutants/); print which suite caught each mutant
   clean      kill QEMU processes orphaned by a lab process that died
 
 Options:
@@ -30,6 +34,7 @@ Options:
       --series NAME|DIR|MBOX  patch series applied to a copy of the source
                             (a name under vm-images/series/; 'none' for the stock kernel)
       --mutant NAME         also apply vm-images/mutants/NAME.patch on top of the series
+                            (sensitivity: only these mutants; repeatable there)
       --flavour base|debug  debug adds KASAN, kmemleak and lockdep
       --fragment FILE       extra kconfig fragment (repeatable)
       --append WORD         extra kernel command line word (repeatable)
@@ -47,10 +52,6 @@ Examples:
 
 function log(line: string): void {
   console.error(line);
-}
-
-export function newRunId(command: string): string {
-  return `${new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "Z")}-${command}`;
 }
 
 async function kernelFor(o: LabOptions): Promise<Kernel> {
@@ -154,6 +155,13 @@ async function cmdShell(o: LabOptions): Promise<number> {
   }
 }
 
+function exitStatus(run: RunOutcome): number {
+  const c = countResults(run.results);
+  console.log(`reports: ${run.dir}/index.html`);
+  console.log(`${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
+  return c.failed === 0 ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const o = parseOptions(argv);
   if (o.help || o.command === "" || o.command === "help") {
@@ -177,7 +185,11 @@ async function main(argv: string[]): Promise<number> {
       }
       await provision(log);
       await reapOrphans(log);
-      return await runSuites({ ...o, kernelBuild: kernelFor, log });
+      return exitStatus(await runSuites({ ...o, kernelBuild: kernelFor, log }));
+    case "sensitivity":
+      await provision(log);
+      await reapOrphans(log);
+      return await runSensitivity({ ...o, kernelBuild: kernelFor, log }) ? 0 : 1;
     case "clean":
       log(`lab: ${await reapOrphans(log)} orphaned QEMU process(es) killed`);
       return 0;

@@ -19,7 +19,7 @@ export const OPTION_SPEC = {
   kernel: { type: "string" },
   "kernel-src": { type: "string" },
   series: { type: "string" },
-  mutant: { type: "string" },
+  mutant: { type: "string", multiple: true },
   flavour: { type: "string" },
   fragment: { type: "string", multiple: true },
   append: { type: "string", multiple: true },
@@ -37,6 +37,8 @@ export interface LabOptions {
   kernel: KernelRequest;
   append: string[];
   suites: string[];
+  /** --mutant values (several only for sensitivity, which runs each in turn). */
+  mutants: string[];
   runId?: string;
   check: boolean;
 }
@@ -61,7 +63,12 @@ export function parseOptions(argv: string[]): LabOptions {
   if (flavour !== "base" && flavour !== "debug") {
     throw new UsageError(`--flavour ${v.flavour}: must be base or debug`);
   }
-  if (v.kernel && (v["kernel-src"] || v.series || v.mutant)) {
+  const mutants = v.mutant ?? [];
+  const command = parsed.positionals[0] ?? "";
+  if (mutants.length > 1 && command !== "sensitivity") {
+    throw new UsageError("--mutant is repeatable only for sensitivity");
+  }
+  if (v.kernel && (v["kernel-src"] || v.series || mutants.length)) {
     throw new UsageError(
       "--kernel (a prebuilt image) cannot be combined with --kernel-src, --series or --mutant",
     );
@@ -74,7 +81,7 @@ export function parseOptions(argv: string[]): LabOptions {
   // --series none asks for the stock kernel explicitly.
   const series = v.series === "none" ? undefined : v.series ?? (source.kind === "debian" ? DEFAULT_SERIES : undefined);
   return {
-    command: parsed.positionals[0] ?? "",
+    command,
     rest: [...parsed.positionals.slice(1), ...after],
     help: v.help ?? false,
     dryRun: v["dry-run"] ?? false,
@@ -83,11 +90,12 @@ export function parseOptions(argv: string[]): LabOptions {
       source,
       flavour,
       series,
-      mutant: v.mutant,
+      mutant: command === "sensitivity" ? undefined : mutants[0],
       fragments: v.fragment ?? [],
     },
     append: v.append ?? [],
     suites: v.suite ?? [],
+    mutants,
     runId: v["run-id"],
     check: v.check ?? false,
   };

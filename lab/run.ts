@@ -11,7 +11,6 @@ import { loadTopology, type Topology } from "./topology.ts";
 import { Guest } from "./vm.ts";
 import { SUITES } from "../suites/index.ts";
 import type { Suite, SuiteContext } from "../src/suite.ts";
-import { countResults } from "./report/result.ts";
 
 export interface RunRequest extends LabOptions {
   kernelBuild: (o: LabOptions) => Promise<Kernel>;
@@ -167,17 +166,23 @@ async function runInGuest(
   });
 }
 
-/** The main job; returns the exit status (0 when every test passed or was skipped). */
-export async function runSuites(req: RunRequest): Promise<number> {
+export function newRunId(command: string): string {
+  return `${new Date().toISOString().replace(/[:.]/g, "-").replace(/-\d+Z$/, "Z")}-${command}`;
+}
+
+export interface RunOutcome {
+  dir: string;
+  results: TestResult[];
+}
+
+/** Runs the chosen suites on every topology of the request; reports are current after each test. */
+export async function runSuites(req: RunRequest): Promise<RunOutcome> {
   const suites = selectSuites(req.suites);
-  const runId = req.runId ??
-    `${new Date().toISOString().replace(/[:.]/g, "-")}-run`;
+  const runId = req.runId ?? newRunId("run");
   const dir = `${REPO_DIR}/reports/${runId}`;
   const started = new Date();
   const kernel = await req.kernelBuild(req);
-  const topologies = await Promise.all(
-    req.topology.split(",").map((t) => loadTopology(t)),
-  );
+  const topologies = await Promise.all(req.topology.split(",").map((t) => loadTopology(t)));
   const results: TestResult[] = [];
   const save = async (r: TestResult) => {
     results.push(r);
@@ -197,11 +202,6 @@ export async function runSuites(req: RunRequest): Promise<number> {
       }),
     );
   };
-  for (const t of topologies) {
-    await runInGuest(t, kernel, suites, req, `${dir}/${t.name}`, save);
-  }
-  const c = countResults(results);
-  console.log(`reports: ${dir}`);
-  console.log(`${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
-  return c.failed === 0 ? 0 : 1;
+  for (const t of topologies) await runInGuest(t, kernel, suites, req, `${dir}/${t.name}`, save);
+  return { dir, results };
 }

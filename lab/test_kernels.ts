@@ -1,6 +1,9 @@
-// The kernels the integration tests boot; `deno task test` builds them first (cached).
+// The kernels the integration tests boot; `deno task test` builds them first (cached). The
+// default kernel (Debian's source + the reference famfs series) serves both the lab's own
+// tests and the famfs suites, so a cold CI machine builds one kernel.
 import type { KernelRequest } from "./kernel.ts";
+import { DEFAULT_SERIES } from "./options.ts";
 
 export const TEST_KERNELS: Record<string, KernelRequest> = {
-  stock: { source: { kind: "debian" }, flavour: "base", fragments: [] },
+  default: { source: { kind: "debian" }, flavour: "base", series: DEFAULT_SERIES, fragments: [] },
 };

@@ -9,8 +9,8 @@ import { loadTopology } from "./topology.ts";
 import { Guest } from "./vm.ts";
 
 let kernel: Kernel | null = null;
-async function stockKernel(): Promise<Kernel> {
-  kernel ??= await buildKernel(TEST_KERNELS.stock, () => {});
+async function defaultKernel(): Promise<Kernel> {
+  kernel ??= await buildKernel(TEST_KERNELS.default, () => {});
   return kernel;
 }
 
@@ -32,7 +32,7 @@ Deno.test({
   name: "default topology: pmem and CXL devdax in the guest, console watch attributes a WARN, clean stop",
   ...opts,
   async fn() {
-    const k = await stockKernel();
+    const k = await defaultKernel();
     const dir = await runDir("vm-default");
     const watch = new ConsoleWatch();
     const g = await Guest.boot({
@@ -99,7 +99,7 @@ Deno.test({
   name: "repro.sh boots the same guest by hand",
   ...opts,
   async fn() {
-    const k = await stockKernel();
+    const k = await defaultKernel();
     const dir = await runDir("vm-repro");
     const g = await Guest.boot({
       topology: await loadTopology("bare"),
@@ -135,7 +135,7 @@ Deno.test({
   name: "a silent console is a hang: registers captured, QEMU killed",
   ...opts,
   async fn() {
-    const k = await stockKernel();
+    const k = await defaultKernel();
     const dir = await runDir("vm-hang");
     const g = await Guest.boot({
       topology: await loadTopology("bare"),

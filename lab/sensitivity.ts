@@ -1,0 +1,67 @@
+// Suite sensitivity: the suites run on the clean reference series and on each mutant of it; a
+// mutant is caught when some test fails on it that passed on the clean kernel.
+import { MUTANT_DIR } from "./patches.ts";
+import type { TestResult } from "./report/result.ts";
+import { REPO_DIR } from "./cache.ts";
+import { newRunId, type RunRequest, runSuites } from "./run.ts";
+
+export interface SensitivityRow {
+  mutant: string;
+  /** "suite@topology/test" ids that failed on the mutant and passed on the clean series. */
+  caughtBy: string[];
+  error?: string;
+}
+
+export function listMutants(): string[] {
+  return [...Deno.readDirSync(MUTANT_DIR)].filter((e) => e.name.endsWith(".patch")).map((e) =>
+    e.name.replace(/\.patch$/, "")
+  ).sort();
+}
+
+const id = (t: TestResult) => `${t.suite}/${t.name}`;
+
+/** Tests failing on the mutant that passed on the clean kernel. Pure. */
+export function caughtBy(clean: readonly TestResult[], mutant: readonly TestResult[]): string[] {
+  const passedClean = new Set(clean.filter((t) => t.status === "pass").map(id));
+  return mutant.filter((t) => t.status === "fail" && passedClean.has(id(t))).map(id);
+}
+
+/** The README table: one row per mutant, the suites that caught it. Pure. */
+export function renderSensitivity(clean: readonly TestResult[], rows: readonly SensitivityRow[]): string {
+  const failedClean = clean.filter((t) => t.status === "fail").map(id);
+  const lines = [
+    `clean reference series: ${clean.length - failedClean.length}/${clean.length} not failing` +
+    (failedClean.length ? ` (failing: ${failedClean.join(", ")})` : ""),
+    "",
+    "| mutant | caught by suite | first failing test |",
+    "|---|---|---|",
+    ...rows.map((r) => {
+      const suites = [...new Set(r.caughtBy.map((c) => c.split("@")[0]))];
+      const verdict = r.error ? `not run: ${r.error}` : suites.length ? suites.join(", ") : "**missed**";
+      return `| ${r.mutant} | ${verdict} | ${r.caughtBy[0] ?? ""} |`;
+    }),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** Runs everything; true when the clean series is all green and every mutant is caught. */
+export async function runSensitivity(req: RunRequest): Promise<boolean> {
+  const runId = req.runId ?? newRunId("sensitivity");
+  const series = req.kernel.series ?? "ref";
+  const base = { ...req, kernel: { ...req.kernel, series, mutant: undefined } };
+  const clean = (await runSuites({ ...base, runId: `${runId}/clean` })).results;
+  const rows: SensitivityRow[] = [];
+  for (const mutant of req.mutants.length ? req.mutants : listMutants()) {
+    req.log(`sensitivity: mutant ${mutant}`);
+    try {
+      const r = await runSuites({ ...base, kernel: { ...base.kernel, mutant }, runId: `${runId}/${mutant}` });
+      rows.push({ mutant, caughtBy: caughtBy(clean, r.results) });
+    } catch (e) {
+      rows.push({ mutant, caughtBy: [], error: (e as Error).message.split("\n")[0] });
+    }
+    await Deno.writeTextFile(`${REPO_DIR}/reports/${runId}/sensitivity.md`, renderSensitivity(clean, rows));
+  }
+  const table = renderSensitivity(clean, rows);
+  console.log(table);
+  return clean.every((t) => t.status !== "fail") && rows.every((r) => r.caughtBy.length > 0);
+}

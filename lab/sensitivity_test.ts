@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import type { TestResult } from "./report/result.ts";
+import { caughtBy, listMutants, renderSensitivity } from "./sensitivity.ts";
+
+const t = (suite: string, name: string, status: TestResult["status"]): TestResult => ({
+  suite,
+  name,
+  status,
+  durationMs: 1,
+  findings: [],
+});
+
+Deno.test("a mutant is caught only by tests that passed on the clean series and fail on it", () => {
+  const clean = [
+    t("get_daxdev@pmem", "nul", "pass"),
+    t("teardown@pmem", "remount", "pass"),
+    t("smoke@pmem", "x", "fail"),
+  ];
+  const mutant = [
+    t("get_daxdev@pmem", "nul", "fail"),
+    t("teardown@pmem", "remount", "pass"),
+    t("smoke@pmem", "x", "fail"),
+  ];
+  assert.deepEqual(caughtBy(clean, mutant), ["get_daxdev@pmem/nul"]);
+  const table = renderSensitivity(clean, [
+    { mutant: "no-nul-termination", caughtBy: caughtBy(clean, mutant) },
+    { mutant: "leak-name", caughtBy: [] },
+  ]);
+  assert.match(table, /\| no-nul-termination \| get_daxdev \| get_daxdev@pmem\/nul \|/);
+  assert.match(table, /\| leak-name \| \*\*missed\*\* \|/);
+  assert.match(table, /2\/3 not failing \(failing: smoke@pmem\/x\)/);
+});
+
+Deno.test("the shipped mutants are listed by name", () => {
+  const names = listMutants();
+  assert.ok(names.includes("leak-name") && names.includes("skip-nodev-check"), names.join(","));
+});
