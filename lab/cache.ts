@@ -1,5 +1,6 @@
 // Where the lab keeps what it downloads and builds (never in git).
 import { createHash } from "node:crypto";
+import { $ } from "zx";
 
 export function cacheDir(): string {
   return Deno.env.get("FAMFS_LAB_CACHE") ??
@@ -27,4 +28,10 @@ export async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The command line of a live process, or null (via ps: Deno guards /proc). */
+export async function processArgs(pid: number): Promise<string | null> {
+  const r = await $({ quiet: true, nothrow: true })`ps -p ${pid} -o args=`;
+  return r.exitCode === 0 ? r.stdout.trim() : null;
 }

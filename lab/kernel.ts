@@ -3,7 +3,7 @@
 // keyed by a hash of everything that went in.
 import { $ } from "zx";
 import { archiveUri } from "./provision.ts";
-import { cacheDir, exists, REPO_DIR, sha256 } from "./cache.ts";
+import { cacheDir, exists, processArgs, REPO_DIR, sha256 } from "./cache.ts";
 import {
   MUTANT_DIR,
   parseGitApplyError,
@@ -189,6 +189,15 @@ async function applyPatches(
   }
 }
 
+/** Half-made tree copies of lab processes that were interrupted (Ctrl-C, crash). */
+async function removeStaleCopies(trees: string): Promise<void> {
+  if (!await exists(trees)) return;
+  for (const e of Deno.readDirSync(trees)) {
+    const pid = e.name.match(/\.tmp-(\d+)$/)?.[1];
+    if (pid && await processArgs(Number(pid)) === null) await Deno.remove(`${trees}/${e.name}`, { recursive: true });
+  }
+}
+
 /** A patched copy of the source, made once per (source, patches). */
 async function patchedTree(
   source: { path: string; id: string },
@@ -198,6 +207,7 @@ async function patchedTree(
   if (patches.length === 0) return source.path;
   const tree = `${cacheDir()}/trees/${sha256([source.id, ...patches.map((p) => p.text)]).slice(0, 16)}`;
   if (await exists(`${tree}/.famfs-lab-applied`)) return tree;
+  await removeStaleCopies(`${cacheDir()}/trees`);
   const tmp = `${tree}.tmp-${Deno.pid}`;
   log(`kernel: copying ${source.path} to apply ${patches.length} patch(es)`);
   await copyTree(source.path, tmp);

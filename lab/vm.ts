@@ -1,7 +1,7 @@
 // A running QEMU guest: run folder, QEMU process, console follower, SSH, QMP, shutdown and
 // cleanup. Everything a run needs to be repeated by hand is left in the run folder (repro.sh).
 import { $ } from "zx";
-import { cacheDir, exists, REPO_DIR } from "./cache.ts";
+import { cacheDir, exists, processArgs, REPO_DIR } from "./cache.ts";
 import { type GuestDevice, parseDevices, renderSetupScript, renderSshdConfig } from "./guest_setup.ts";
 import { Qmp } from "./qmp.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
@@ -66,12 +66,6 @@ function installSignalHandlers(): void {
       Deno.exit(sig === "SIGINT" ? 130 : 143);
     });
   }
-}
-
-/** The command line of a live process, or null (via ps: Deno guards /proc). */
-export async function processArgs(pid: number): Promise<string | null> {
-  const r = await $({ quiet: true, nothrow: true })`ps -p ${pid} -o args=`;
-  return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
 /** Kills QEMU processes left by a lab process that died without cleaning up (e.g. SIGKILL). */
