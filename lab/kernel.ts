@@ -370,6 +370,29 @@ export async function buildKernel(
     req.flavour,
   ].filter(Boolean).join(" ");
   const dir = `${cacheDir()}/kernels/${key}`;
+  await Deno.mkdir(dir, { recursive: true });
+  // One build per kernel at a time, across lab processes; the loser then finds it cached.
+  const lock = await Deno.open(`${dir}.lock`, { create: true, write: true });
+  await lock.lock(true);
+  try {
+    return await buildLocked(req, { source, patches, fragments, key, description, dir, started }, log);
+  } finally {
+    lock.close();
+  }
+}
+
+interface BuildPlan {
+  source: { path: string; id: string };
+  patches: Patch[];
+  fragments: string[];
+  key: string;
+  description: string;
+  dir: string;
+  started: number;
+}
+
+async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) => void): Promise<Kernel> {
+  const { source, patches, fragments, key, description, dir, started } = p;
   // A user's tree may have changed since: always let make decide what to rebuild.
   if (req.source.kind === "debian" && await exists(`${dir}/bzImage`)) {
     return {
@@ -383,7 +406,6 @@ export async function buildKernel(
   const tree = await patchedTree(source, patches, log);
   const out = `${tree}/build-${key}`;
   log(`kernel: building ${description} in ${out}`);
-  await Deno.mkdir(dir, { recursive: true });
   await configure(tree, out, fragments);
   await make(tree, out, `${dir}/build.log`);
   await Deno.copyFile(`${out}/arch/x86/boot/bzImage`, `${dir}/bzImage`);

@@ -159,3 +159,52 @@ Deno.test({
     assert.equal(await qemuProcessesFor(dir), 0);
   },
 });
+
+Deno.test({
+  name: "Ctrl-C (SIGINT) of `lab exec` kills its guest and removes its temp files; console and repro.sh stay",
+  ...opts,
+  async fn() {
+    const k = await defaultKernel();
+    const runId = `tests/sigint-${Date.now()}`;
+    const dir = `${REPO_DIR}/reports/${runId}/pmem`;
+    const lab = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-run",
+        "--allow-env",
+        "--allow-sys",
+        "--allow-net",
+        `${REPO_DIR}/lab/cli.ts`,
+        "exec",
+        "-t",
+        "pmem",
+        "--kernel",
+        k.image,
+        "--run-id",
+        runId,
+        "--",
+        "sleep",
+        "600",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const until = Date.now() + 180_000;
+    while (!(await Deno.readTextFile(`${dir}/console.log`).catch(() => "")).includes("famfs-lab: ready")) {
+      assert.ok(Date.now() < until, "guest reached ready");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // the command is running over SSH by now
+    assert.equal(await qemuProcessesFor(dir), 1);
+    lab.kill("SIGINT");
+    const status = await lab.status;
+    await lab.stderr.cancel();
+    assert.equal(status.code, 130);
+    assert.equal(await qemuProcessesFor(dir), 0, "QEMU killed");
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name);
+    for (const gone of ["pmem0.img", "pmem1.img", "qmp.sock", "qemu.pid"]) assert.ok(!left.includes(gone), `${gone} removed`);
+    for (const kept of ["console.log", "repro.sh"]) assert.ok(left.includes(kept), `${kept} kept`);
+  },
+});
