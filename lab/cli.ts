@@ -27,7 +27,8 @@ Commands:
   clean      kill QEMU processes orphaned by a lab process that died
 
 Options:
-  -t, --topology NAME|FILE  DAX topology (vm-images/topologies/NAME.json), default: default
+  -t, --topology NAME|FILE  DAX topology (vm-images/topologies/NAME.json); run takes a comma list
+                            (default: pmem,cxl for run and sensitivity, default otherwise)
       --suite NAME          suite to run (repeatable; default: all)
       --kernel IMAGE        boot a prebuilt bzImage
       --kernel-src DIR      build the user's kernel tree (out of tree, in DIR/build-<hash>)

@@ -85,7 +85,8 @@ export function parseOptions(argv: string[]): LabOptions {
     rest: [...parsed.positionals.slice(1), ...after],
     help: v.help ?? false,
     dryRun: v["dry-run"] ?? false,
-    topology: v.topology ?? "default",
+    // The main job covers both kinds of DAX memory, one guest each; a single guest has both.
+    topology: v.topology ?? (command === "run" || command === "sensitivity" ? "pmem,cxl" : "default"),
     kernel: {
       source,
       flavour,

@@ -54,3 +54,9 @@ Deno.test("contradictory or unknown options are refused with the reason", () => 
     (e) => e instanceof UsageError,
   );
 });
+
+Deno.test("the main job covers the pmem and the CXL topology; a single guest defaults to both kinds in one", () => {
+  assert.equal(parseOptions(["run"]).topology, "pmem,cxl");
+  assert.equal(parseOptions(["shell"]).topology, "default");
+  assert.equal(parseOptions(["run", "-t", "default"]).topology, "default");
+});

@@ -204,7 +204,9 @@ Deno.test({
     assert.equal(status.code, 130);
     assert.equal(await qemuProcessesFor(dir), 0, "QEMU killed");
     const left = [...Deno.readDirSync(dir)].map((e) => e.name);
-    for (const gone of ["pmem0.img", "pmem1.img", "qmp.sock", "qemu.pid"]) assert.ok(!left.includes(gone), `${gone} removed`);
+    for (const gone of ["pmem0.img", "pmem1.img", "qmp.sock", "qemu.pid"]) {
+      assert.ok(!left.includes(gone), `${gone} removed`);
+    }
     for (const kept of ["console.log", "repro.sh"]) assert.ok(left.includes(kept), `${kept} kept`);
   },
 });
