@@ -5,7 +5,9 @@ import { buildKernel, type Kernel, KernelBuildError } from "./kernel.ts";
 import { type LabOptions, parseOptions, UsageError } from "./options.ts";
 import { PatchApplyError, SeriesError } from "./patches.ts";
 import { provision, ProvisionError } from "./provision.ts";
+import { QmpError } from "./qmp.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
+import { SshError } from "./ssh.ts";
 import { loadTopology, TopologyError } from "./topology.ts";
 import { Guest, GUEST_INIT, GuestError, hostAccel, reapOrphans } from "./vm.ts";
 import { newRunId, type RunOutcome, runSuites } from "./run.ts";
@@ -99,15 +101,18 @@ async function bootFor(o: LabOptions, runDir: string): Promise<Guest | null> {
   return g;
 }
 
+/** reports/<run-id>/<topology name>: where one guest's files go. */
+function guestRunDir(o: LabOptions, command: string): string {
+  return `${REPO_DIR}/reports/${o.runId ?? newRunId(command)}/${o.topology.replace(/.*\//, "").replace(/\.json$/, "")}`;
+}
+
 async function cmdExec(o: LabOptions): Promise<number> {
   if (o.rest.length === 0 && !o.dryRun) {
     throw new UsageError(
       "exec needs a command after --, e.g. lab exec -- uname -a",
     );
   }
-  const runDir = `${REPO_DIR}/reports/${o.runId ?? newRunId("exec")}/${
-    o.topology.replace(/.*\//, "").replace(/\.json$/, "")
-  }`;
+  const runDir = guestRunDir(o, "exec");
   const g = await bootFor(o, runDir);
   if (!g) return 0;
   try {
@@ -121,9 +126,7 @@ async function cmdExec(o: LabOptions): Promise<number> {
 }
 
 async function cmdShell(o: LabOptions): Promise<number> {
-  const runDir = `${REPO_DIR}/reports/${o.runId ?? newRunId("shell")}/${
-    o.topology.replace(/.*\//, "").replace(/\.json$/, "")
-  }`;
+  const runDir = guestRunDir(o, "shell");
   const g = await bootFor(o, runDir);
   if (!g) return 0;
   try {
@@ -208,6 +211,8 @@ if (import.meta.main) {
     PatchApplyError,
     SeriesError,
     GuestError,
+    SshError,
+    QmpError,
   ];
   try {
     Deno.exit(await main(Deno.args));
