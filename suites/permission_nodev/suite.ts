@@ -1,0 +1,258 @@
+// Permissions around famfs devices and files: a DAX node on a nodev mount (by flag or by superblock) is refused
+// at open, unprivileged users cannot make nodes, the ref profile works without CAP_SYS_RAWIO, and file mode, owner
+// and group bits hold for other users on open, read, write and mmap.
+import assert from "node:assert/strict";
+import { must, type Skip, type Suite, type SuiteContext, type SuiteTest } from "../../src/suite.ts";
+import {
+  bindDax,
+  famfsDevice,
+  killDaemon,
+  prepareFs,
+  runProbe,
+  type SeededFile,
+  startDaemon,
+  stopDaemon,
+} from "../teardown/guest_famfs.ts";
+import type { ProbeResult } from "../teardown/probe_ops.ts";
+
+const MNT = "/run/lab/perm-mnt";
+const TWO_MIB = 2 * 1024 * 1024;
+const F: SeededFile = { rel: "f", size: 4 * 1024 * 1024, seed: 11 };
+const RO: SeededFile = { rel: "ro", size: TWO_MIB, seed: 12 };
+const P600: SeededFile = { rel: "p600", size: TWO_MIB, seed: 13 };
+const GRP: SeededFile = { rel: "grp", size: TWO_MIB, seed: 14 };
+const IN_DIR: SeededFile = { rel: "d/g", size: TWO_MIB, seed: 15 };
+const FILES = [F, RO, P600, GRP, IN_DIR];
+/** Acting as another user: uid/gid 1000 without supplementary groups; its own Deno cache. */
+const OTHER_USER = "env DENO_DIR=/tmp/deno-u1000 HOME=/tmp setpriv --reuid=1000 --regid=1000 --clear-groups";
+
+/** Guests (one context each) whose device already holds this suite's files. */
+const prepared = new WeakSet<SuiteContext>();
+
+/** Every test needs the ref series (famfs mode) and the seeded files; made once per guest. */
+async function setup(ctx: SuiteContext): Promise<Skip | undefined> {
+  if (ctx.profile !== "ref") return { skip: `kernel without the famfs ref series (profile ${ctx.profile})` };
+  if (!prepared.has(ctx)) {
+    await prepareFs(ctx, MNT, FILES);
+    prepared.add(ctx);
+  }
+  // A failed test may have left the device in device_dax mode.
+  await bindDax(ctx, famfsDevice(ctx).dax, "fsdev_dax");
+}
+
+const byIndex = (res: ProbeResult[], i: number) => res.find((r) => r.i === i);
+
+/**
+ * Opens `f` with GET_FMAP rewritten to devindex 1 and GET_DAXDEV for slot 1 answered with `name` (slot 0 is
+ * already valid from the daemon's own .meta opens). Returns where the refusal showed and the request log.
+ */
+async function presentNode(ctx: SuiteContext, name: string): Promise<{ outcome: string; getDaxdev: unknown[] }> {
+  const reqLog = "/run/lab/perm-requests.jsonl";
+  const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT, {
+    // GET_FMAP #0 and #1 are the daemon's .meta/.superblock and .meta/.log; #2 is the probe's open of f.
+    scenario: [{ op: "GET_FMAP", index: 2, devindex: 1 }, { op: "GET_DAXDEV", index: 1, name }],
+    requestLog: reqLog,
+  });
+  let res: ProbeResult[];
+  try {
+    res = await runProbe(ctx, [
+      { op: "open", path: `${MNT}/${F.rel}`, flags: "r", id: "f" },
+      { op: "read", fd: "f", off: 0, len: 4096, seed: F.seed },
+      { op: "mmap", fd: "f", id: "m", len: TWO_MIB, prot: "r" },
+      { op: "touch", map: "m", off: 0, len: 4096, seed: F.seed },
+    ]);
+    await stopDaemon(ctx, d);
+  } catch (e) {
+    await killDaemon(ctx, d);
+    throw e;
+  }
+  const requests = (await must(ctx, `cat ${reqLog}`)).trim().split("\n").map((l) => JSON.parse(l));
+  const getDaxdev = requests.filter((r) => r.op === "GET_DAXDEV").map((r) => ({ nodeid: r.nodeid, rules: r.rules }));
+  assert.ok(
+    getDaxdev.some((r) => r.nodeid === "1" && r.rules.includes(1)),
+    `the probe's open sent GET_DAXDEV for slot 1 answered with ${name}: ${JSON.stringify(getDaxdev)}`,
+  );
+  const open = byIndex(res, 0)!;
+  if (open.error) {
+    assert.equal(open.error, "EACCES", `open() of a file whose device node is ${name}`);
+    return { outcome: "open:EACCES", getDaxdev };
+  }
+  // Posted-series behaviour: the error is swallowed at open; I/O must then fail.
+  const read = byIndex(res, 1), touch = byIndex(res, 3);
+  assert.ok(
+    read?.error === "EIO" || touch?.error === "SIGBUS",
+    `open() succeeded, so read must fail with EIO or the mapping fault with SIGBUS: ${JSON.stringify(res)}`,
+  );
+  return { outcome: `open:ok read:${read?.error ?? "ok"} mmap:${touch?.error ?? "ok"}`, getDaxdev };
+}
+
+async function devNumbers(ctx: SuiteContext): Promise<string> {
+  return (await must(ctx, `stat -c '%Hr %Lr' ${famfsDevice(ctx).path}`)).trim();
+}
+
+const nodevTmpfs: SuiteTest = {
+  name: "nodev-tmpfs-node-refused",
+  timeoutMs: 300_000,
+  async run(ctx) {
+    const s = await setup(ctx);
+    if (s) return s;
+    // The daemon's @nodev preset: a node with the device's dev_t on a tmpfs mounted MS_NODEV.
+    const r = await presentNode(ctx, "@nodev");
+    ctx.record({ refusal: r.outcome, getDaxdev: r.getDaxdev });
+  },
+};
+
+const nodevSuperblock: SuiteTest = {
+  name: "userns-superblock-nodev-node-refused",
+  timeoutMs: 300_000,
+  async run(ctx) {
+    const s = await setup(ctx);
+    if (s) return s;
+    // A tmpfs mounted inside a user namespace gets SB_I_NODEV without MNT_NODEV on the mount.
+    const start = await ctx.exec(
+      `mkdir -p /tmp/perm-uns && (setsid unshare -U -r -m --propagation private sh -c ` +
+        `'mount -t tmpfs -o size=64k none /tmp/perm-uns && touch /tmp/perm-uns/mounted && exec sleep 600' ` +
+        `> /run/lab/perm-uns.log 2>&1 < /dev/null & echo $! > /run/lab/perm-uns.pid); sleep 1; ` +
+        `p=$(cat /run/lab/perm-uns.pid); for i in $(seq 100); do test -e /proc/$p/root/tmp/perm-uns/mounted && ` +
+        `{ echo $p; exit 0; }; kill -0 $p 2>/dev/null || break; sleep 0.1; done; cat /run/lab/perm-uns.log; exit 1`,
+      { timeoutMs: 30_000 },
+    );
+    if (start.code !== 0) {
+      return { skip: `cannot mount a tmpfs in a new user namespace: ${(start.stdout + start.stderr).trim()}` };
+    }
+    const pid = start.stdout.trim().split("\n").pop();
+    try {
+      const [maj, min] = (await devNumbers(ctx)).split(" ");
+      // Root of the initial namespace makes the node (CAP_MKNOD) through the namespace's root.
+      const node = `/proc/${pid}/root/tmp/perm-uns/dax`;
+      await must(ctx, `mknod ${node} c ${maj} ${min}`);
+      const opts = (await must(ctx, `awk '$5 == "/tmp/perm-uns" { print $6 }' /proc/${pid}/mountinfo`)).trim();
+      ctx.record({ mountOptions: opts });
+      assert.ok(!opts.split(",").includes("nodev"), `the userns tmpfs mount is not MNT_NODEV (${opts})`);
+      const r = await presentNode(ctx, node);
+      ctx.record({ refusal: r.outcome, getDaxdev: r.getDaxdev });
+    } finally {
+      await ctx.exec(`kill ${pid}; rmdir /tmp/perm-uns`);
+    }
+  },
+};
+
+const unprivilegedNode: SuiteTest = {
+  name: "unprivileged-user-cannot-make-node",
+  async run(ctx) {
+    const s = await setup(ctx);
+    if (s) return s;
+    // A node made by an unprivileged user could be presented to famfs only if mknod worked for it.
+    const [maj, min] = (await devNumbers(ctx)).split(" ");
+    const mk = `mknod /tmp/perm-u1000-dax c ${maj} ${min}`;
+    const plain = await ctx.exec(`${OTHER_USER} ${mk}`);
+    const inUserns = await ctx.exec(
+      `${OTHER_USER} unshare -U -r -m sh -c 'mount -t tmpfs none /tmp && ${mk}'`,
+    );
+    await ctx.exec("rm -f /tmp/perm-u1000-dax");
+    ctx.record({ plain: plain.stderr.trim(), inUserns: inUserns.stderr.trim() });
+    assert.notEqual(plain.code, 0, "uid 1000 made a device node");
+    assert.match(plain.stderr, /Operation not permitted/, "mknod by uid 1000 fails with EPERM");
+    assert.notEqual(inUserns.code, 0, "uid 1000 made a device node inside its own user namespace");
+  },
+};
+
+const noRawio: SuiteTest = {
+  name: "daemon-without-cap-sys-rawio",
+  timeoutMs: 300_000,
+  async run(ctx) {
+    const s = await setup(ctx);
+    if (s) return s;
+    const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT, { wrap: "setpriv --bounding-set=-sys_rawio" });
+    try {
+      const capEff = (await must(ctx, `awk '/^CapEff/ { print $2 }' /proc/${d.pid}/status`)).trim();
+      const rawio = (BigInt(`0x${capEff}`) >> 17n) & 1n;
+      assert.equal(rawio, 0n, `daemon CapEff ${capEff} still has CAP_SYS_RAWIO`);
+      const res = await runProbe(ctx, [
+        { op: "open", path: `${MNT}/${F.rel}`, flags: "rw", id: "f" },
+        { op: "read", fd: "f", off: TWO_MIB, len: 65536, seed: F.seed },
+        { op: "mmap", fd: "f", id: "m", len: F.size, prot: "r" },
+        { op: "touch", map: "m", off: 0, len: F.size, seed: F.seed },
+      ]);
+      ctx.record({ daemonCapEff: capEff, results: res });
+      // The ref profile does not check the server's CAP_SYS_RAWIO (V3+ posted series would refuse the open).
+      assert.deepEqual(res.map((r) => r.error), [undefined, undefined, undefined, undefined], JSON.stringify(res));
+      assert.equal(byIndex(res, 1)!.mismatch, -1, "read() bytes");
+      assert.equal(byIndex(res, 3)!.mismatch, -1, "mmap bytes");
+      await stopDaemon(ctx, d);
+    } catch (e) {
+      await killDaemon(ctx, d);
+      throw e;
+    }
+  },
+};
+
+const modeBits: SuiteTest = {
+  name: "mode-owner-group-enforced-for-other-users",
+  timeoutMs: 300_000,
+  async run(ctx) {
+    const s = await setup(ctx);
+    if (s) return s;
+    const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
+    try {
+      await must(
+        ctx,
+        `chmod 0444 ${MNT}/ro && chmod 0600 ${MNT}/p600 && chown 0:1000 ${MNT}/grp && chmod 0640 ${MNT}/grp && ` +
+          `chmod 0700 ${MNT}/d && chmod 0644 ${MNT}/d/g`,
+      );
+      const modes = (await must(ctx, `stat -c '%n %a %u:%g' ${MNT}/ro ${MNT}/p600 ${MNT}/grp ${MNT}/d`)).trim();
+      ctx.record({ modes: modes.split("\n") });
+      const expect: Array<[string, string | undefined]> = [];
+      const ops: Parameters<typeof runProbe>[1] = [];
+      const op = (o: (typeof ops)[number], want: string | undefined, what: string) => {
+        ops.push(o);
+        expect.push([what, want]);
+      };
+      op({ op: "open", path: `${MNT}/ro`, flags: "r", id: "ro" }, undefined, "open 0444 O_RDONLY");
+      op({ op: "read", fd: "ro", off: 0, len: 4096, seed: RO.seed }, undefined, "read 0444");
+      op({ op: "mmap", fd: "ro", id: "rom", len: TWO_MIB, prot: "rw" }, "EACCES", "mmap PROT_WRITE of O_RDONLY fd");
+      op({ op: "open", path: `${MNT}/ro`, flags: "w", id: "row" }, "EACCES", "open 0444 O_WRONLY");
+      op({ op: "open", path: `${MNT}/ro`, flags: "rw", id: "rorw" }, "EACCES", "open 0444 O_RDWR");
+      op({ op: "write", fd: "row", off: 0, len: 1, byte: 0 }, "not-open", "write 0444 (no fd)");
+      op({ op: "open", path: `${MNT}/p600`, flags: "r", id: "p" }, "EACCES", "open 0600 (other owner) O_RDONLY");
+      op({ op: "open", path: `${MNT}/p600`, flags: "rw", id: "pw" }, "EACCES", "open 0600 (other owner) O_RDWR");
+      op({ op: "open", path: `${MNT}/grp`, flags: "r", id: "g" }, undefined, "open 0640 group member O_RDONLY");
+      op({ op: "read", fd: "g", off: 0, len: 4096, seed: GRP.seed }, undefined, "read 0640 as group member");
+      op({ op: "open", path: `${MNT}/grp`, flags: "rw", id: "gw" }, "EACCES", "open 0640 group member O_RDWR");
+      op({ op: "open", path: `${MNT}/d/g`, flags: "r", id: "dg" }, "EACCES", "open in a 0700 directory");
+      const res = await runProbe(ctx, ops, { prefix: OTHER_USER });
+      const seen = expect.map(([what], i) => [what, byIndex(res, i)?.error ?? (byIndex(res, i) ? "ok" : "missing")]);
+      ctx.record({ asUid1000: Object.fromEntries(seen) });
+      assert.deepEqual(
+        seen,
+        expect.map(([what, want]) => [what, want ?? "ok"]),
+        "errno per operation as uid 1000",
+      );
+      assert.equal(byIndex(res, 1)!.mismatch, -1, "bytes read from the 0444 file");
+      assert.equal(byIndex(res, 9)!.mismatch, -1, "bytes read from the 0640 file");
+      await stopDaemon(ctx, d);
+    } catch (e) {
+      await killDaemon(ctx, d);
+      throw e;
+    }
+  },
+};
+
+const clientRole: SuiteTest = {
+  name: "client-role-files-not-writable",
+  async run(ctx) {
+    const s = await setup(ctx);
+    if (s) return s;
+    return {
+      skip: "the famfs daemon has no client role that changes file access: its role (FAMFS_SYSTEM_UUID vs the " +
+        "superblock's system uuid) only refuses log appends (creat/mkdir); files are served with the same modes",
+    };
+  },
+};
+
+export const suite: Suite = {
+  name: "permission_nodev",
+  description: "nodev device nodes refused at open, no unprivileged nodes, no CAP_SYS_RAWIO needed (ref), " +
+    "mode/owner/group enforced for other users",
+  tests: [nodevTmpfs, nodevSuperblock, unprivilegedNode, noRawio, modeBits, clientRole],
+};
