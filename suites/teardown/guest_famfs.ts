@@ -40,8 +40,6 @@ export interface DaemonOptions {
   requestLog?: string;
   /** Command prefix, e.g. a setpriv invocation dropping capabilities. */
   wrap?: string;
-  /** Environment assignments, e.g. "FAMFS_SYSTEM_UUID=...". */
-  env?: string;
 }
 
 /** Starts `famfs mount` in the background (own session) and waits for "famfs: ready". */
@@ -60,13 +58,13 @@ export async function startDaemon(
     args.push(`--scenario ${base}.scenario.json`);
   }
   if (opts.requestLog) args.push(`--request-log ${opts.requestLog}`);
-  const cmd = `${opts.env ?? ""} ${opts.wrap ?? ""} ${famfsCli(ctx)} mount ${dev} ${mnt} ${args.join(" ")}`;
+  const cmd = `${opts.wrap ?? ""} ${famfsCli(ctx)} mount ${dev} ${mnt} ${args.join(" ")}`;
   const out = await must(
     ctx,
     `mkdir -p ${mnt} && rm -f ${log} && (setsid ${cmd} > ${log} 2>&1 < /dev/null & echo $! > ${base}.pid) && ` +
-      `p=$(cat ${base}.pid); for i in $(seq 1800); do grep -q 'famfs: ready' ${log} && { echo $p; exit 0; }; ` +
+      `p=$(cat ${base}.pid); for i in $(seq 6000); do grep -q 'famfs: ready' ${log} && { echo $p; exit 0; }; ` +
       `kill -0 $p 2>/dev/null || break; sleep 0.1; done; echo "daemon not ready:"; cat ${log}; kill -9 $p 2>/dev/null; exit 1`,
-    200_000,
+    620_000,
   );
   return { pid: Number(out.trim().split("\n").pop()), mnt, log };
 }
