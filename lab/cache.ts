@@ -32,6 +32,6 @@ export async function exists(path: string): Promise<boolean> {
 
 /** The command line of a live process, or null (via ps: Deno guards /proc). */
 export async function processArgs(pid: number): Promise<string | null> {
-  const r = await $({ quiet: true, nothrow: true })`ps -p ${pid} -o args=`;
+  const r = await $({ quiet: true, nothrow: true })`ps -ww -p ${pid} -o args=`;
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }

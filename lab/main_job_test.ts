@@ -33,7 +33,10 @@ Deno.test({
     const failed = summary.tests.filter((t) => t.status === "fail").map((t) => `${t.suite}/${t.name}: ${t.message}`);
     assert.deepEqual(failed, [], "no failing test");
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr).slice(-3000));
-    assert.match(stdout, new RegExp(`^${summary.counts.passed} passed, 0 failed, ${summary.counts.skipped} skipped$`, "m"));
+    assert.match(
+      stdout,
+      new RegExp(`^${summary.counts.passed} passed, 0 failed, ${summary.counts.skipped} skipped$`, "m"),
+    );
     const suites = new Set(summary.tests.map((t) => t.suite));
     for (const topo of ["pmem", "cxl"]) {
       assert.ok(suites.has(`smoke@${topo}`), `smoke ran on ${topo}`);

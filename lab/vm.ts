@@ -68,6 +68,13 @@ function installSignalHandlers(): void {
   }
 }
 
+/** What a guest leaves in its run folder that is scratch, not a result. */
+function runTempFiles(runDir: string, topology: Topology): string[] {
+  // Non-shared pmem backing files are per-run scratch (sparse but up to GiBs).
+  const images = topology.pmem.filter((p) => !p.shared && !p.backing).map((p) => `${runDir}/${p.id}.img`);
+  return [`${runDir}/qmp.sock`, `${runDir}/qemu.pid`, ...images];
+}
+
 /** Kills QEMU processes left by a lab process that died without cleaning up (e.g. SIGKILL). */
 export async function reapOrphans(log: (l: string) => void): Promise<number> {
   const dir = `${cacheDir()}/running`;
@@ -82,6 +89,8 @@ export async function reapOrphans(log: (l: string) => void): Promise<number> {
     if (await processArgs(rec.lab) !== null) continue;
     if ((await processArgs(rec.qemu))?.includes(rec.runDir)) {
       Deno.kill(rec.qemu, "SIGKILL");
+      const topology = JSON.parse(await Deno.readTextFile(`${rec.runDir}/topology.json`)) as Topology;
+      for (const f of runTempFiles(rec.runDir, topology)) await Deno.remove(f).catch(() => {});
       reaped++;
       log(`lab: killed orphaned QEMU ${rec.qemu} of ${rec.runDir}`);
     }
@@ -375,10 +384,7 @@ export class Guest {
   }
 
   #tempFiles(): string[] {
-    const rd = this.opts.runDir;
-    // Non-shared pmem backing files are per-run scratch (sparse but up to GiBs).
-    const images = this.opts.topology.pmem.filter((p) => !p.shared && !p.backing).map((p) => `${rd}/${p.id}.img`);
-    return [`${rd}/qmp.sock`, `${rd}/qemu.pid`, this.#registry, ...images];
+    return [...runTempFiles(this.opts.runDir, this.opts.topology), this.#registry];
   }
 
   async #cleanup(): Promise<void> {

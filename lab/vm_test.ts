@@ -21,8 +21,8 @@ async function runDir(name: string): Promise<string> {
 }
 
 async function qemuProcessesFor(dir: string): Promise<number> {
-  const ps = await new Deno.Command("ps", { args: ["-eo", "args="] }).output();
-  return new TextDecoder().decode(ps.stdout).split("\n").filter((l) => l.startsWith("qemu-system") && l.includes(dir))
+  const ps = await new Deno.Command("ps", { args: ["-eww", "-o", "args="] }).output();
+  return new TextDecoder().decode(ps.stdout).split("\n").filter((l) => /qemu-system-x86_64 /.test(l) && l.includes(dir))
     .length;
 }
 
@@ -160,53 +160,68 @@ Deno.test({
   },
 });
 
+/** Starts `lab exec -t pmem -- sleep 600` and returns once its guest is running the command. */
+async function labExecSleeping(runId: string): Promise<{ lab: Deno.ChildProcess; dir: string }> {
+  const k = await defaultKernel();
+  const dir = `${REPO_DIR}/reports/${runId}/pmem`;
+  const lab = new Deno.Command(Deno.execPath(), {
+    args: [...LAB, "exec", "-t", "pmem", "--kernel", k.image, "--run-id", runId, "--", "sleep", "600"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const until = Date.now() + 180_000;
+  while (!(await Deno.readTextFile(`${dir}/console.log`).catch(() => "")).includes("famfs-lab: ready")) {
+    assert.ok(Date.now() < until, "guest reached ready");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 2000)); // the command is running over SSH by now
+  assert.equal(await qemuProcessesFor(dir), 1);
+  return { lab, dir };
+}
+
+const LAB = [
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-net",
+  `${REPO_DIR}/lab/cli.ts`,
+];
+
 Deno.test({
   name: "Ctrl-C (SIGINT) of `lab exec` kills its guest and removes its temp files; console and repro.sh stay",
   ...opts,
   async fn() {
-    const k = await defaultKernel();
-    const runId = `tests/sigint-${Date.now()}`;
-    const dir = `${REPO_DIR}/reports/${runId}/pmem`;
-    const lab = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-run",
-        "--allow-env",
-        "--allow-sys",
-        "--allow-net",
-        `${REPO_DIR}/lab/cli.ts`,
-        "exec",
-        "-t",
-        "pmem",
-        "--kernel",
-        k.image,
-        "--run-id",
-        runId,
-        "--",
-        "sleep",
-        "600",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const until = Date.now() + 180_000;
-    while (!(await Deno.readTextFile(`${dir}/console.log`).catch(() => "")).includes("famfs-lab: ready")) {
-      assert.ok(Date.now() < until, "guest reached ready");
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await new Promise((r) => setTimeout(r, 2000)); // the command is running over SSH by now
-    assert.equal(await qemuProcessesFor(dir), 1);
+    const { lab, dir } = await labExecSleeping(`tests/sigint-${Date.now()}`);
     lab.kill("SIGINT");
-    const status = await lab.status;
-    await lab.stderr.cancel();
-    assert.equal(status.code, 130);
+    assert.equal((await lab.status).code, 130);
     assert.equal(await qemuProcessesFor(dir), 0, "QEMU killed");
     const left = [...Deno.readDirSync(dir)].map((e) => e.name);
     for (const gone of ["pmem0.img", "pmem1.img", "qmp.sock", "qemu.pid"]) {
       assert.ok(!left.includes(gone), `${gone} removed`);
     }
     for (const kept of ["console.log", "repro.sh"]) assert.ok(left.includes(kept), `${kept} kept`);
+  },
+});
+
+Deno.test({
+  name: "a lab process killed with SIGKILL leaves its QEMU registered; `lab clean` kills it",
+  ...opts,
+  async fn() {
+    const { lab, dir } = await labExecSleeping(`tests/sigkill-${Date.now()}`);
+    lab.kill("SIGKILL");
+    await lab.status;
+    assert.equal(await qemuProcessesFor(dir), 1, "QEMU outlives a SIGKILLed lab");
+    // Any lab command reaps orphans (another lab process on this machine may get there first).
+    const clean = await new Deno.Command(Deno.execPath(), { args: [...LAB, "clean"], stderr: "null" }).output();
+    assert.equal(clean.code, 0);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await qemuProcessesFor(dir), 0);
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name);
+    for (const gone of ["pmem0.img", "pmem1.img", "qmp.sock", "qemu.pid"]) {
+      assert.ok(!left.includes(gone), `${gone} removed`);
+    }
   },
 });
