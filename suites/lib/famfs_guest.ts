@@ -1,0 +1,300 @@
+// Host-side helpers for famfs suites: pick and (re)bind a DAX device, mkfs, run the famfs daemon in the guest
+// (background, own session, request log, scenario), create seeded files, read the request log back, and run the
+// guest-side probe (famfs_probe.ts) that checks open/read/write/mmap and raw device bytes.
+import { readRequestLog as parseRequestLog, type RequestRecord } from "../../src/famfs/request_log.ts";
+import type { ScenarioRule } from "../../src/famfs/scenario.ts";
+import { must, type SuiteContext } from "../../src/suite.ts";
+import type { ProbeOp, ProbeResult, SeededFileSpec } from "./probe_ops.ts";
+
+export type { Expected, ProbeOp, ProbeResult, SeededFileSpec } from "./probe_ops.ts";
+export type { RequestRecord, ScenarioRule };
+
+export const RUN_DIR = "/run/lab";
+
+/** Single-quotes a string for the guest shell. */
+export function sq(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The famfs CLI in the guest. -A: the tools stat /dev and read /sys, which Deno refuses otherwise. */
+export function famfsCli(ctx: SuiteContext): string {
+  return `${ctx.deno} run -A ${ctx.repo}/src/famfs/cli.ts`;
+}
+
+export interface FamfsDevice {
+  /** Topology id of the device. */
+  id: string;
+  /** /dev/daxX.Y */
+  path: string;
+  /** daxX.Y */
+  dax: string;
+  bytes: number;
+}
+
+/** The `index`-th DAX device of the topology (0: the one famfs suites format), or undefined. */
+export function pickDevice(ctx: SuiteContext, index = 0): FamfsDevice | undefined {
+  const d = ctx.devices[index];
+  return d && { id: d.id, path: d.path, dax: d.path.replace("/dev/", ""), bytes: d.bytes };
+}
+
+/** Like pickDevice(ctx, index) but throws when the topology has no such device. */
+export function famfsDevice(ctx: SuiteContext, index = 0): FamfsDevice {
+  const d = pickDevice(ctx, index);
+  if (!d) throw new Error(`topology ${ctx.topology.name} has no DAX device #${index}`);
+  return d;
+}
+
+export async function bindDax(ctx: SuiteContext, dax: string, driver: "fsdev_dax" | "device_dax"): Promise<void> {
+  await must(ctx, `. ${ctx.repo}/vm-images/guest/dax.sh; bind_dax ${dax} ${driver}`, 30_000);
+}
+
+export async function daxDriver(ctx: SuiteContext, dax: string): Promise<string> {
+  return (await must(ctx, `basename "$(readlink -f /sys/bus/dax/devices/${dax}/driver)"`)).trim();
+}
+
+/** mkfs (device_dax mode: the tool maps the raw device), leaving the device bound to `after` (fsdev_dax). */
+export async function mkfs(
+  ctx: SuiteContext,
+  dev: FamfsDevice,
+  after: "fsdev_dax" | "device_dax" = "fsdev_dax",
+): Promise<void> {
+  await bindDax(ctx, dev.dax, "device_dax");
+  await must(ctx, `${famfsCli(ctx)} mkfs ${dev.path} --force`, 300_000);
+  await bindDax(ctx, dev.dax, after);
+}
+
+export interface Daemon {
+  /** Names the files in /run/lab: <name>.log, <name>.pid, <name>.requests.jsonl, <name>.scenario.json. */
+  name: string;
+  pid: number;
+  dev: string;
+  mnt: string;
+  /** stdout+stderr of the daemon. */
+  log: string;
+  /** Request log (JSONL) when asked for. */
+  requestLog?: string;
+}
+
+export interface DaemonOptions {
+  /** File name stem in /run/lab (default derived from the mount point). */
+  name?: string;
+  /** Protocol profile (default ctx.profile, else ref). */
+  profile?: string;
+  /** Scenario rules (written to /run/lab/<name>.scenario.json). */
+  scenario?: ScenarioRule[];
+  /** true: /run/lab/<name>.requests.jsonl; a string: that path. */
+  requestLog?: boolean | string;
+  /** Command prefix, e.g. a setpriv invocation dropping capabilities. */
+  wrap?: string;
+  /** Extra arguments of `famfs mount`. */
+  args?: string[];
+  readyTimeoutMs?: number;
+}
+
+/** Outcome of a daemon start: running (ready) or exited before "famfs: ready". */
+export type StartResult =
+  | { ready: true; daemon: Daemon }
+  | { ready: false; exitCode: number | null; output: string; daemon: Daemon };
+
+/**
+ * Starts `famfs mount DEV MNT` in the background (setsid, output to /run/lab/<name>.log) and waits until it prints
+ * "famfs: ready" or exits. Does not throw when the daemon fails to mount (see startDaemon for that).
+ */
+export async function tryStartDaemon(
+  ctx: SuiteContext,
+  dev: string,
+  mnt: string,
+  opts: DaemonOptions = {},
+): Promise<StartResult> {
+  const name = opts.name ?? `famfs${mnt.replaceAll("/", "_")}`;
+  const base = `${RUN_DIR}/${name}`;
+  const log = `${base}.log`;
+  const args = [`--profile ${opts.profile ?? ctx.profile ?? "ref"}`, ...(opts.args ?? [])];
+  if (opts.scenario) {
+    const w = await ctx.exec(`cat > ${base}.scenario.json`, { stdin: JSON.stringify({ rules: opts.scenario }) });
+    if (w.code !== 0) throw new Error(`cannot write ${base}.scenario.json: ${w.stderr}`);
+    args.push(`--scenario ${base}.scenario.json`);
+  }
+  const requestLog = opts.requestLog === true ? `${base}.requests.jsonl` : opts.requestLog || undefined;
+  if (requestLog) args.push(`--request-log ${requestLog}`);
+  const cmd = `${opts.wrap ?? ""} ${famfsCli(ctx)} mount ${dev} ${mnt} ${args.join(" ")}`;
+  const ticks = Math.ceil((opts.readyTimeoutMs ?? 600_000) / 100);
+  const r = await ctx.exec(
+    `mkdir -p ${mnt} && rm -f ${log} ${base}.exit ${requestLog ?? ""} && ` +
+      `(setsid sh -c ${sq(`${cmd}; echo $? > ${base}.exit`)} > ${log} 2>&1 < /dev/null & echo $! > ${base}.pid) && ` +
+      `p=$(cat ${base}.pid); for i in $(seq ${ticks}); do grep -q 'famfs: ready' ${log} && { echo "ready $p"; exit 0; }; ` +
+      `test -e ${base}.exit && break; sleep 0.1; done; ` +
+      `if test -e ${base}.exit; then echo "exited $p $(cat ${base}.exit)"; else kill -9 $p; echo "timeout $p"; fi; cat ${log}`,
+    { timeoutMs: (opts.readyTimeoutMs ?? 600_000) + 20_000 },
+  );
+  const m = r.stdout.match(/^(ready|exited|timeout) (\d+)(?: (\d+))?$/m);
+  if (!m) throw new Error(`cannot start the famfs daemon (exit ${r.code}): ${r.stderr || r.stdout}`);
+  const daemon: Daemon = { name, pid: Number(m[2]), dev, mnt, log, requestLog };
+  if (m[1] === "ready") return { ready: true, daemon };
+  const output = r.stdout.slice(r.stdout.indexOf("\n") + 1);
+  return { ready: false, exitCode: m[3] === undefined ? null : Number(m[3]), output, daemon };
+}
+
+/** Starts the daemon and waits for "famfs: ready"; throws with its output when it does not get there. */
+export async function startDaemon(
+  ctx: SuiteContext,
+  dev: string,
+  mnt: string,
+  opts: DaemonOptions = {},
+): Promise<Daemon> {
+  const r = await tryStartDaemon(ctx, dev, mnt, opts);
+  if (r.ready) return r.daemon;
+  await killDaemon(ctx, r.daemon);
+  throw new Error(`famfs daemon on ${mnt} not ready (exit ${r.exitCode ?? "none: timeout"}): ${r.output.trim()}`);
+}
+
+/** Sends `signal`, waits up to `timeoutMs` for the process to go; true when it exited in time. */
+export async function signalDaemon(
+  ctx: SuiteContext,
+  d: Daemon,
+  signal: "TERM" | "KILL",
+  timeoutMs = 30_000,
+): Promise<boolean> {
+  const r = await ctx.exec(
+    `kill -${signal} ${d.pid} 2>/dev/null; for i in $(seq ${Math.ceil(timeoutMs / 100)}); do ` +
+      `kill -0 ${d.pid} 2>/dev/null || exit 0; sleep 0.1; done; exit 1`,
+    { timeoutMs: timeoutMs + 10_000 },
+  );
+  return r.code === 0;
+}
+
+/**
+ * Stops a daemon cleanly (SIGTERM: it unmounts and exits), checks the mount is gone, and optionally rebinds the
+ * device (e.g. to device_dax for raw checks). Throws when the daemon hangs or leaves the mount behind.
+ */
+export async function stopDaemon(
+  ctx: SuiteContext,
+  d: Daemon,
+  opts: { rebind?: { dax: string; driver: "fsdev_dax" | "device_dax" } } = {},
+): Promise<void> {
+  if (!(await signalDaemon(ctx, d, "TERM"))) {
+    await killDaemon(ctx, d);
+    throw new Error(`famfs daemon ${d.pid} did not exit within 30 s of SIGTERM`);
+  }
+  const mounted = await ctx.exec(`grep -q ' ${d.mnt} ' /proc/mounts`);
+  if (mounted.code === 0) {
+    await ctx.exec(`umount -l ${d.mnt}`);
+    throw new Error(`${d.mnt} still mounted after the daemon exited`);
+  }
+  if (opts.rebind) await bindDax(ctx, opts.rebind.dax, opts.rebind.driver);
+}
+
+/** Best-effort cleanup for finally blocks: kill the daemon, detach its mount. */
+export async function killDaemon(ctx: SuiteContext, d: Daemon | undefined): Promise<void> {
+  if (!d) return;
+  await ctx.exec(
+    `kill -9 ${d.pid} 2>/dev/null; for i in $(seq 100); do kill -0 ${d.pid} 2>/dev/null || break; sleep 0.1; done; ` +
+      `grep -q ' ${d.mnt} ' /proc/mounts && umount -l ${d.mnt}; true`,
+    { timeoutMs: 30_000 },
+  );
+}
+
+/** The daemon's request log, parsed (empty when it logged nothing yet). */
+export async function readRequests(ctx: SuiteContext, d: Daemon): Promise<RequestRecord[]> {
+  if (!d.requestLog) throw new Error(`daemon ${d.name} was started without a request log`);
+  return parseRequestLog(await must(ctx, `cat ${d.requestLog} 2>/dev/null; true`));
+}
+
+/** Requests of one op (GET_FMAP, GET_DAXDEV, OPEN, ...), optionally only those after the first `skip` records. */
+export function requestsOf(log: RequestRecord[], op: string, skip = 0): RequestRecord[] {
+  return log.slice(skip).filter((r) => r.op === op);
+}
+
+/** Creates seeded files on a mounted famfs (one guest process); returns each file's fmap (JSON) by path. */
+export async function createFiles(
+  ctx: SuiteContext,
+  d: Daemon,
+  files: SeededFileSpec[],
+): Promise<Record<string, string>> {
+  const dirs = [...new Set(files.map((f) => f.rel.split("/").slice(0, -1).join("/")).filter((x) => x))];
+  for (const dir of dirs) await must(ctx, `test -d ${d.mnt}/${dir} || ${famfsCli(ctx)} mkdir ${d.mnt}/${dir}`, 120_000);
+  const [r] = await runProbe(ctx, [{ op: "create", mnt: d.mnt, files }], {
+    timeoutMs: 120_000 + 60_000 * files.length,
+  });
+  if (r.error) throw new Error(`creating ${files.map((f) => f.rel).join(", ")} failed: ${r.call} ${r.error}`);
+  return (r.files ?? {}) as Record<string, string>;
+}
+
+/**
+ * mkfs on the device, then creates the files with a plain daemon and stops it; the device is left bound to
+ * fsdev_dax. Returns the fmaps (JSON) by path.
+ */
+export async function formatWithFiles(
+  ctx: SuiteContext,
+  dev: FamfsDevice,
+  mnt: string,
+  files: SeededFileSpec[],
+): Promise<Record<string, string>> {
+  await mkfs(ctx, dev, "fsdev_dax");
+  const d = await startDaemon(ctx, dev.path, mnt, { name: "famfs-format" });
+  try {
+    const fmaps = await createFiles(ctx, d, files);
+    await stopDaemon(ctx, d);
+    return fmaps;
+  } catch (e) {
+    await killDaemon(ctx, d);
+    throw e;
+  }
+}
+
+/** Parses probe output; a death by SIGBUS (exit 135) marks the access that was under way. */
+export function parseProbe(
+  stdout: string,
+  code: number | null,
+  signal: string | null,
+): { results: ProbeResult[]; faulted?: number } {
+  const lines = stdout.split("\n").filter((l) => l.startsWith("{")).map((l) =>
+    JSON.parse(l) as ProbeResult & { begin?: boolean }
+  );
+  const results = lines.filter((l) => !l.begin);
+  const begun = lines.filter((l) => l.begin).pop();
+  if ((code === 135 || signal === "SIGBUS" || signal === "BUS") && begun && !results.some((x) => x.i === begun.i)) {
+    results.push({ i: begun.i, op: "mmap", error: "SIGBUS", call: "access" });
+    return { results, faulted: begun.i };
+  }
+  return { results };
+}
+
+/**
+ * Runs the probe in the guest (one process; restarted after the operation that died of SIGBUS) and returns one
+ * result per operation, in order. `prefix` runs it under another command (e.g. setpriv, unshare).
+ */
+export async function runProbe(
+  ctx: SuiteContext,
+  ops: ProbeOp[],
+  opts: { prefix?: string; timeoutMs?: number } = {},
+): Promise<ProbeResult[]> {
+  const all: ProbeResult[] = [];
+  let first = 0;
+  while (first < ops.length) {
+    const r = await ctx.exec(
+      `${opts.prefix ?? ""} ${ctx.deno} run -A ${ctx.repo}/suites/lib/famfs_probe.ts ${first}`,
+      { stdin: JSON.stringify(ops), timeoutMs: opts.timeoutMs ?? 180_000 },
+    );
+    const p = parseProbe(r.stdout, r.code, r.signal);
+    all.push(...p.results);
+    if (p.faulted !== undefined) {
+      first = p.faulted + 1;
+      continue;
+    }
+    if (r.code !== 0 || p.results.length !== ops.length - first) {
+      throw new Error(`probe failed (exit ${r.code ?? r.signal}) after ${all.length} ops: ${r.stderr || r.stdout}`);
+    }
+    break;
+  }
+  return all.sort((a, b) => a.i - b.i);
+}
+
+/** One-line summary of a probe result for assertion messages and records. */
+export function outcome(r: ProbeResult): string {
+  return r.error
+    ? `${r.call ?? r.op}:${r.error}`
+    : r.mismatch !== undefined && r.mismatch >= 0
+    ? `mismatch@${r.mismatch}`
+    : "ok";
+}

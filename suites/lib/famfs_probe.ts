@@ -1,0 +1,232 @@
+// Runs in the guest: performs the operations given as JSON on stdin (see probe_ops.ts) and prints one JSON line
+// per operation as soon as it finishes. A mapping access prints a "begin" line first, so the host, seeing the
+// process die of SIGBUS, knows which access faulted and can restart at the next operation.
+// Usage: deno run -A famfs_probe.ts [FIRST_OP_INDEX] < ops.json   (-A: /dev and /proc paths)
+import { resolveRange } from "../../src/famfs/alloc.ts";
+import { createFile, openMeta } from "../../src/famfs/cli.ts";
+import { seededBytes } from "../../src/famfs/seed.ts";
+import type { Expected, ProbeOp, ProbeResult } from "./probe_ops.ts";
+
+const libc = Deno.dlopen("libc.so.6", {
+  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+});
+
+// Linux x86_64 errno numbers the famfs paths can return.
+const ERRNO: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  27: "EFBIG",
+  28: "ENOSPC",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  40: "ELOOP",
+  95: "EOPNOTSUPP",
+  103: "ECONNABORTED",
+  107: "ENOTCONN",
+  114: "EALREADY",
+};
+
+function errname(): string {
+  const e = new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();
+  return ERRNO[e] ?? `errno ${e}`;
+}
+
+const O_RDONLY = 0, O_RDWR = 2, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+const MAP_FAILED = 0xffffffffffffffffn;
+
+/** Expected bytes [off, off+len) of a file. */
+export function expectedBytes(e: Expected, off: number, len: number): Uint8Array {
+  const b = seededBytes(e.seed, off, len);
+  for (const p of e.patches ?? []) {
+    const from = Math.max(off, p.off), to = Math.min(off + len, p.off + p.len);
+    if (from < to) b.fill(p.byte, from - off, to - off);
+  }
+  return b;
+}
+
+function firstDiff(want: Uint8Array, got: Uint8Array, base: number): number {
+  if (want.byteLength !== got.byteLength) return base + Math.min(want.byteLength, got.byteLength);
+  for (let i = 0; i < want.byteLength; i++) if (want[i] !== got[i]) return base + i;
+  return -1;
+}
+
+class Failed extends Error {
+  constructor(readonly call: string, readonly errno: string) {
+    super(`${call}: ${errno}`);
+  }
+}
+
+function openFd(path: string, rw: boolean): number {
+  const fd = libc.symbols.open(new TextEncoder().encode(path + "\0"), rw ? O_RDWR : O_RDONLY, 0);
+  if (fd < 0) throw new Failed("open", errname());
+  return fd;
+}
+
+function pread(fd: number, off: number, len: number): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(len);
+  const n = Number(libc.symbols.pread(fd, buf, BigInt(len), BigInt(off)));
+  if (n < 0) throw new Failed("read", errname());
+  return buf.subarray(0, n);
+}
+
+function map(fd: number, off: number, len: number, prot: number): Deno.PointerObject {
+  const p = libc.symbols.mmap(null, BigInt(len), prot, MAP_SHARED, fd, BigInt(off));
+  if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) throw new Failed("mmap", errname());
+  return p;
+}
+
+function withFd<T>(path: string, rw: boolean, f: (fd: number) => T): T {
+  const fd = openFd(path, rw);
+  try {
+    return f(fd);
+  } finally {
+    libc.symbols.close(fd);
+  }
+}
+
+async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op">> {
+  switch (op.op) {
+    case "open":
+      return withFd(op.path, op.flags === "rw", () => ({}));
+    case "read":
+      return withFd(op.path, false, (fd) => {
+        const got = pread(fd, op.off, op.len);
+        const mismatch = op.expect ? firstDiff(expectedBytes(op.expect, op.off, op.len), got, op.off) : undefined;
+        return { n: got.byteLength, mismatch };
+      });
+    case "write":
+      return withFd(op.path, true, (fd) => {
+        const data = new Uint8Array(op.len).fill(op.byte);
+        const n = Number(libc.symbols.pwrite(fd, data, BigInt(op.len), BigInt(op.off)));
+        if (n < 0) throw new Failed("write", errname());
+        const back = pread(fd, op.off, n);
+        return { n, mismatch: firstDiff(data.subarray(0, n), back, op.off) };
+      });
+    case "mmap":
+      return withFd(op.path, op.prot === "rw", (fd) => {
+        const prot = op.prot === "rw" ? PROT_READ | PROT_WRITE : PROT_READ;
+        const p = map(fd, op.mapOff, op.mapLen, prot);
+        const second = op.byte !== undefined ? map(fd, op.mapOff, op.mapLen, PROT_READ) : undefined;
+        try {
+          const rel = op.off - op.mapOff;
+          // The access that may fault: tell the host first.
+          console.log(JSON.stringify({ i, begin: true }));
+          const view = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, op.len, rel));
+          if (op.byte !== undefined) {
+            view.fill(op.byte);
+            const back = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(second!, op.len, rel)).slice();
+            return { n: op.len, mismatch: firstDiff(new Uint8Array(op.len).fill(op.byte), back, op.off) };
+          }
+          const got = view.slice();
+          const mismatch = op.expect ? firstDiff(expectedBytes(op.expect, op.off, op.len), got, op.off) : undefined;
+          return { n: op.len, mismatch };
+        } finally {
+          libc.symbols.munmap(p, BigInt(op.mapLen));
+          if (second) libc.symbols.munmap(second, BigInt(op.mapLen));
+        }
+      });
+    case "raw": {
+      const m = openMeta(op.dev);
+      try {
+        const files: Record<string, number> = {};
+        for (const f of op.files) {
+          const e = m.replay.entries.map((x) => x.entry).find((x) => x.kind === "file" && x.path === f.rel);
+          if (!e || e.kind !== "file") throw new Failed("raw", `no file ${f.rel} in the log of ${op.dev}`);
+          // The device is mapped by openMeta: m.log is a view into it, so its buffer is the whole device.
+          const dev = new Uint8Array(m.log.buffer, m.log.byteOffset - m.sb.logOffset, m.deviceSize);
+          let pos = 0, mismatch = -1;
+          for (const r of resolveRange(e.fmap, 0, e.size)) {
+            const d = firstDiff(
+              expectedBytes(f.expect, pos, r.len),
+              dev.subarray(r.devOffset, r.devOffset + r.len),
+              pos,
+            );
+            if (d >= 0) {
+              mismatch = d;
+              break;
+            }
+            pos += r.len;
+          }
+          // A map that does not cover the whole file counts as a mismatch where it ends.
+          files[f.rel] = mismatch < 0 && pos !== e.size ? pos : mismatch;
+        }
+        return { files };
+      } finally {
+        m.close();
+      }
+    }
+    case "create": {
+      const files: Record<string, string> = {};
+      for (const f of op.files) {
+        const path = `${op.mnt}/${f.rel}`;
+        const r = createFile(path, f.size, f.interleave);
+        await writeSeeded(path, f.size, f.seed);
+        files[f.rel] = JSON.stringify(r.fmap);
+      }
+      return { files };
+    }
+  }
+}
+
+/** Writes seeded content once the daemon shows the new file (it replays the log on lookup). */
+async function writeSeeded(path: string, size: number, seed: number): Promise<void> {
+  for (let t = 0;; t++) {
+    try {
+      Deno.statSync(path);
+      break;
+    } catch (e) {
+      if (t > 400) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  const f = Deno.openSync(path, { write: true });
+  try {
+    const CH = 1 << 20;
+    for (let off = 0; off < size; off += CH) {
+      const b = seededBytes(seed, off, Math.min(CH, size - off));
+      let w = 0;
+      while (w < b.byteLength) w += f.writeSync(b.subarray(w));
+    }
+    f.syncSync();
+  } finally {
+    f.close();
+  }
+}
+
+if (import.meta.main) {
+  const ops = JSON.parse(new TextDecoder().decode(await new Response(Deno.stdin.readable).arrayBuffer())) as ProbeOp[];
+  const first = Number(Deno.args[0] ?? "0");
+  for (let i = first; i < ops.length; i++) {
+    const op = ops[i];
+    let res: Omit<ProbeResult, "i" | "op">;
+    try {
+      res = await run(i, op);
+    } catch (e) {
+      if (!(e instanceof Failed)) throw e;
+      res = { error: e.errno, call: e.call };
+    }
+    console.log(JSON.stringify({ i, op: op.op, ...res }));
+  }
+}
