@@ -48,6 +48,7 @@ const byIndex = (res: ProbeResult[], i: number) => res.find((r) => r.i === i);
  */
 async function presentNode(ctx: SuiteContext, name: string): Promise<{ outcome: string; getDaxdev: unknown[] }> {
   const reqLog = "/run/lab/perm-requests.jsonl";
+  await must(ctx, `rm -f ${reqLog}`);
   const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT, {
     // GET_FMAP #0 and #1 are the daemon's .meta/.superblock and .meta/.log; #2 is the probe's open of f.
     scenario: [{ op: "GET_FMAP", index: 2, devindex: 1 }, { op: "GET_DAXDEV", index: 1, name }],
@@ -222,7 +223,16 @@ const modeBits: SuiteTest = {
       op({ op: "open", path: `${MNT}/d/g`, flags: "r", id: "dg" }, "EACCES", "open in a 0700 directory");
       const res = await runProbe(ctx, ops, { prefix: OTHER_USER });
       const seen = expect.map(([what], i) => [what, byIndex(res, i)?.error ?? (byIndex(res, i) ? "ok" : "missing")]);
-      ctx.record({ asUid1000: Object.fromEntries(seen) });
+      const mountOpts = (await must(ctx, `awk '$2 == "${MNT}" { print $4 }' /proc/mounts`)).trim();
+      ctx.record({ asUid1000: Object.fromEntries(seen), mountOptions: mountOpts });
+      // Without default_permissions the kernel leaves mode checks at open to the FUSE server.
+      const granted = seen.filter(([, got], i) => got === "ok" && expect[i][1] === "EACCES").map(([w]) => w);
+      assert.deepEqual(
+        granted,
+        [],
+        `uid 1000 was granted what the mode bits refuse (mount options ${mountOpts}; the daemon must mount with ` +
+          `default_permissions or check access itself)`,
+      );
       assert.deepEqual(
         seen,
         expect.map(([what, want]) => [what, want ?? "ok"]),

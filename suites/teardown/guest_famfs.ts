@@ -113,8 +113,10 @@ export interface SeededFile {
 /** mkfs on the device (bound to fsdev_dax), then creates the files with a plain daemon and stops it. */
 export async function prepareFs(ctx: SuiteContext, mnt: string, files: SeededFile[]): Promise<void> {
   const { dax, path } = famfsDevice(ctx);
+  // mkfs writes the superblock and log through a raw mapping: device_dax mode; the daemon needs fsdev_dax.
+  await bindDax(ctx, dax, "device_dax");
+  await must(ctx, `${famfsCli(ctx)} mkfs ${path} --force`, 300_000);
   await bindDax(ctx, dax, "fsdev_dax");
-  await must(ctx, `${famfsCli(ctx)} mkfs ${path} --force`, 120_000);
   const d = await startDaemon(ctx, path, mnt);
   try {
     const dirs = [...new Set(files.map((f) => f.rel.split("/").slice(0, -1).join("/")).filter((x) => x))];
