@@ -173,19 +173,20 @@ export async function startProbe(ctx: SuiteContext, ops: ProbeOp[], out: string)
   );
 }
 
-/** Waits until the probe's output holds `results` result lines (or it exited). */
+/** Waits until the probe's output holds at least `results` results, or (results omitted) until it exited. */
 export async function waitProbe(
   ctx: SuiteContext,
   out: string,
-  results: number,
   timeoutMs: number,
+  results?: number,
 ): Promise<{ results: ProbeResult[]; exited: boolean; raw: string }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const raw = (await ctx.exec(`cat ${out}`)).stdout;
     const exit = raw.match(/^exit (\d+)$/m);
     const res = parseProbe(raw, exit ? Number(exit[1]) : 0, null);
-    if (exit || res.length >= results || Date.now() > deadline) return { results: res, exited: !!exit, raw };
+    const enough = results === undefined ? !!exit : exit || res.length >= results;
+    if (enough || Date.now() > deadline) return { results: res, exited: !!exit, raw };
     await new Promise((r) => setTimeout(r, 500));
   }
 }
