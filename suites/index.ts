@@ -4,5 +4,6 @@ import { suite as smoke } from "./smoke/suite.ts";
 import { suite as permissionNodev } from "./permission_nodev/suite.ts";
 import { suite as teardown } from "./teardown/suite.ts";
 import { suite as throughput } from "./throughput/suite.ts";
+import { suite as famfsIo } from "./famfs_io/suite.ts";
 
-export const SUITES: Suite[] = [smoke, permissionNodev, teardown, throughput];
+export const SUITES: Suite[] = [smoke, permissionNodev, teardown, throughput, famfsIo];

@@ -179,7 +179,10 @@ class FamfsServer implements FuseServer {
     let rules: ScenarioRule[] = [];
     if (this.cfg.scenario) {
       const occ = op < Shared.COUNTERS ? Atomics.add(this.counters, op, 1) : 0;
-      rules = matchRules(this.cfg.scenario, this.profile, op, occ);
+      rules = matchRules(this.cfg.scenario, this.profile, op, occ).filter((r) =>
+        (r.nodeid === undefined || BigInt(r.nodeid) === req.header.nodeid) &&
+        (r.file === undefined || this.pathOf(req.header.nodeid) === r.file)
+      );
       if (rules.length) this.rulesHit.set(req.header.unique, rules);
     }
     for (const r of rules) {
@@ -206,6 +209,16 @@ class FamfsServer implements FuseServer {
       }
     }
     return reply;
+  }
+
+  /** Path of a node relative to the mount ("" for the root, undefined when unknown). */
+  private pathOf(ino: bigint): string | undefined {
+    const parts: string[] = [];
+    for (let n = this.tree.nodes.get(ino); n && n.ino !== ROOT_INO; n = this.tree.nodes.get(n.parent)) {
+      parts.unshift(n.name);
+      if (parts.length > 64) return undefined;
+    }
+    return this.tree.nodes.has(ino) ? parts.join("/") : undefined;
   }
 
   /** Sleeps in slices; true when interrupted. */

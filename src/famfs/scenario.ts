@@ -25,6 +25,10 @@ export interface ScenarioRule {
   devindex?: number;
   delayMs?: number;
   crashAfterReply?: boolean;
+  /** Only requests whose fuse_in_header.nodeid is this (GET_DAXDEV: the device index). */
+  nodeid?: number;
+  /** Only requests on this file (path relative to the mount, e.g. "dir/f"). */
+  file?: string;
 }
 
 export interface Scenario {
@@ -41,6 +45,8 @@ const KEYS = new Set([
   "devindex",
   "delayMs",
   "crashAfterReply",
+  "nodeid",
+  "file",
   "comment",
 ]);
 

@@ -120,8 +120,10 @@ export async function tryStartDaemon(
   const cmd = `${opts.wrap ?? ""} ${famfsCli(ctx)} mount ${dev} ${mnt} ${args.join(" ")}`;
   const ticks = Math.ceil((opts.readyTimeoutMs ?? 600_000) / 100);
   const r = await ctx.exec(
-    `mkdir -p ${mnt} && rm -f ${log} ${base}.exit ${requestLog ?? ""} && ` +
-      `(setsid sh -c ${sq(`${cmd}; echo $? > ${base}.exit`)} > ${log} 2>&1 < /dev/null & echo $! > ${base}.pid) && ` +
+    // The pid file holds the daemon's own pid (signals go to it, not to the shell that waits for its exit code).
+    `mkdir -p ${mnt} && rm -f ${log} ${base}.exit ${base}.pid ${requestLog ?? ""} && ` +
+      `(setsid sh -c ${sq(`${cmd} & echo $! > ${base}.pid; wait $!; echo $? > ${base}.exit`)} > ${log} 2>&1 ` +
+      `< /dev/null &) && for i in $(seq 100); do test -s ${base}.pid && break; sleep 0.05; done && ` +
       `p=$(cat ${base}.pid); for i in $(seq ${ticks}); do grep -q 'famfs: ready' ${log} && { echo "ready $p"; exit 0; }; ` +
       `test -e ${base}.exit && break; sleep 0.1; done; ` +
       `if test -e ${base}.exit; then echo "exited $p $(cat ${base}.exit)"; else kill -9 $p; echo "timeout $p"; fi; cat ${log}`,

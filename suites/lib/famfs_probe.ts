@@ -113,7 +113,10 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
     case "read":
       return withFd(op.path, false, (fd) => {
         const got = pread(fd, op.off, op.len);
-        const mismatch = op.expect ? firstDiff(expectedBytes(op.expect, op.off, op.len), got, op.off) : undefined;
+        // Only the bytes read are compared: callers check `n` (reads stop at EOF).
+        const mismatch = op.expect
+          ? firstDiff(expectedBytes(op.expect, op.off, got.byteLength), got, op.off)
+          : undefined;
         return { n: got.byteLength, mismatch };
       });
     case "write":
