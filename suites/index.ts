@@ -5,5 +5,6 @@ import { suite as permissionNodev } from "./permission_nodev/suite.ts";
 import { suite as teardown } from "./teardown/suite.ts";
 import { suite as throughput } from "./throughput/suite.ts";
 import { suite as famfsIo } from "./famfs_io/suite.ts";
+import { suite as getDaxdev } from "./get_daxdev/suite.ts";
 
-export const SUITES: Suite[] = [smoke, permissionNodev, teardown, throughput, famfsIo];
+export const SUITES: Suite[] = [smoke, permissionNodev, teardown, throughput, famfsIo, getDaxdev];
