@@ -50,19 +50,35 @@ interface Env {
   hasDevMem: boolean;
 }
 
+/**
+ * A real device name for cases where only the reply's shape is wrong (the daemon answers ENODEV for an index other
+ * than 0 without a name rule): the second device, or device 0 (then EBUSY if the shape check were missing).
+ */
+const usable = (e: Env) => (e.dev1 ?? e.dev0).path;
+
 const CASES: Case[] = [
   { idx: 1, what: "error reply", rule: () => ({ error: "ENXIO" }), errno: "ENXIO" },
   // Short reply whose name (NUL included) fits: only the size check can reject it.
   {
     idx: 2,
     what: "short reply",
-    rule: (e) => ({ name: (e.dev1 ?? e.dev0).path, reply: "short", bytes: 24 + 32 }),
+    rule: (e) => ({ name: usable(e), reply: "short", bytes: 24 + 32 }),
     errno: "EINVAL",
   },
-  { idx: 3, what: "long reply (288 bytes)", rule: () => ({ reply: "long", bytes: 8 }), errno: "EINVAL" },
-  { idx: 4, what: "reply over 4096 bytes", rule: () => ({ reply: "long", bytes: 4000 }), errno: "EIO" },
-  { idx: 5, what: "reply index != asked", rule: () => ({ devindex: 6 }), errno: "EINVAL" },
-  { idx: 6, what: "reply index >= 24", rule: () => ({ devindex: 30 }), errno: "EINVAL" },
+  {
+    idx: 3,
+    what: "long reply (288 bytes)",
+    rule: (e) => ({ name: usable(e), reply: "long", bytes: 8 }),
+    errno: "EINVAL",
+  },
+  {
+    idx: 4,
+    what: "reply over 4096 bytes",
+    rule: (e) => ({ name: usable(e), reply: "long", bytes: 4000 }),
+    errno: "EIO",
+  },
+  { idx: 5, what: "reply index != asked", rule: (e) => ({ name: usable(e), devindex: 6 }), errno: "EINVAL" },
+  { idx: 6, what: "reply index >= 24", rule: (e) => ({ name: usable(e), devindex: 30 }), errno: "EINVAL" },
   { idx: 7, what: "unterminated 256-byte name", rule: () => ({ name: "@unterminated" }), errno: "EINVAL" },
   { idx: 8, what: "empty name", rule: () => ({ name: "" }), errno: "EINVAL" },
   { idx: 9, what: "missing path", rule: () => ({ name: "/nonexistent/famfs-dax" }), errno: "ENOENT" },

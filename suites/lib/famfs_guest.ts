@@ -160,7 +160,8 @@ export async function signalDaemon(
   const r = await ctx.exec(
     `kill -${signal} ${d.pid} 2>/dev/null; for i in $(seq ${Math.ceil(timeoutMs / 100)}); do ` +
       `kill -0 ${d.pid} 2>/dev/null || exit 0; sleep 0.1; done; exit 1`,
-    { timeoutMs: timeoutMs + 10_000 },
+    // The loop forks a sleep per tick: slower than its nominal time under TCG.
+    { timeoutMs: 2 * timeoutMs + 10_000 },
   );
   return r.code === 0;
 }
