@@ -168,12 +168,11 @@ export class Guest {
     const runDir = opts.runDir;
     await Deno.mkdir(runDir, { recursive: true });
     const port = freePort();
-    await $({
-      quiet: true,
-    })`ssh-keygen -q -t ed25519 -N ${""} -C famfs-lab-client -f ${runDir}/id_ed25519`;
-    await $({
-      quiet: true,
-    })`ssh-keygen -q -t ed25519 -N ${""} -C famfs-lab-guest -f ${runDir}/ssh_host_ed25519_key`;
+    // A reused --run-id keeps old keys; ssh-keygen would stop to ask before overwriting them.
+    for (const [key, comment] of [["id_ed25519", "famfs-lab-client"], ["ssh_host_ed25519_key", "famfs-lab-guest"]]) {
+      for (const ext of ["", ".pub"]) await Deno.remove(`${runDir}/${key}${ext}`).catch(() => {});
+      await $({ quiet: true, stdin: "ignore" })`ssh-keygen -q -t ed25519 -N ${""} -C ${comment} -f ${runDir}/${key}`;
+    }
     await Deno.copyFile(
       `${runDir}/id_ed25519.pub`,
       `${runDir}/authorized_keys`,

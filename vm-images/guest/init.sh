@@ -39,7 +39,7 @@ hostname famfs-lab
 : > /run/lab/devices.txt
 . /run/lab/setup.sh
 
-/usr/sbin/sshd -f /run/lab/sshd_config -E /run/lab/sshd.log || say "fatal: sshd did not start"
+/usr/sbin/sshd -r -f /run/lab/sshd_config -E /run/lab/sshd.log || say "fatal: sshd did not start"
 say "ready $(cut -d' ' -f1 /proc/uptime)"
 
 # PID 1 must outlive a sysrq power-off request (its exit would panic the kernel), and its
