@@ -2,6 +2,7 @@
 // log markers around each test, and keep the results current on disk after every test.
 import { REPO_DIR } from "./cache.ts";
 import type { Kernel } from "./kernel.ts";
+import { resolveSeriesPath } from "./patches.ts";
 import { ConsoleWatch, type Finding } from "./kmsg.ts";
 import type { LabOptions } from "./options.ts";
 import type { TestResult } from "./report/result.ts";
@@ -15,6 +16,18 @@ import type { Suite, SuiteContext } from "../src/suite.ts";
 export interface RunRequest extends LabOptions {
   kernelBuild: (o: LabOptions) => Promise<Kernel>;
   log: (line: string) => void;
+}
+
+/** The famfs protocol profile a series implements, from its `profile` file (null: stock kernel). */
+export async function seriesProfile(series: string | undefined): Promise<SuiteContext["profile"]> {
+  if (!series) return null;
+  const text = await Deno.readTextFile(`${resolveSeriesPath(series)}/profile`).catch(() => "");
+  const p = text.trim();
+  if (p === "") return null;
+  if (p !== "ref" && p !== "v3" && p !== "rfc-v2") {
+    throw new Error(`series ${series}: profile "${p}" is not ref, v3 or rfc-v2`);
+  }
+  return p;
 }
 
 export const GUEST_DENO = `${REPO_DIR}/node_modules/.bin/deno`;
@@ -92,7 +105,7 @@ async function runInGuest(
     devices: guest.devices,
     topology,
     kernel: kernel.description,
-    profile: series === "ref" ? "ref" : null,
+    profile: await seriesProfile(series),
     repo: REPO_DIR,
     deno: GUEST_DENO,
     record: (d) => Object.assign(details, d),

@@ -580,6 +580,7 @@ async function runMount(a: Args): Promise<number> {
     workers,
     maxWrite: 1 << 20,
     allowOther: true,
+    defaultPermissions: true,
     serverModule: new URL("./filesystem.ts", import.meta.url).href,
     serverConfig: cfg,
     shared,

@@ -19,6 +19,8 @@ export interface SessionOptions {
   /** Largest WRITE payload the server accepts (sizes the read buffers). */
   maxWrite: number;
   allowOther: boolean;
+  /** Let the kernel enforce file mode, uid and gid (the server does no access checks itself). */
+  defaultPermissions: boolean;
   /** Module URL exporting `createServer` (see server.ts). */
   serverModule: string;
   serverConfig: unknown;
@@ -66,7 +68,8 @@ export class FuseSession {
       );
     }
     const data = `fd=${fd},rootmode=40000,user_id=${libc.getuid()},group_id=${libc.getgid()}` +
-      (opts.allowOther ? ",allow_other" : "") + `,max_read=${opts.maxWrite}`;
+      (opts.allowOther ? ",allow_other" : "") + (opts.defaultPermissions ? ",default_permissions" : "") +
+      `,max_read=${opts.maxWrite}`;
     try {
       libc.mount(
         opts.source,

@@ -18,6 +18,7 @@ function mountHello(
     workers,
     maxWrite: 1 << 20,
     allowOther: false,
+    defaultPermissions: false,
     serverModule,
     serverConfig: {},
   });
