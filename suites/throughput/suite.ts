@@ -7,13 +7,15 @@ import { bindDax, famfsDevice, killDaemon, prepareFs, sq, startDaemon, stopDaemo
 
 const MNT = "/run/lab/tp-mnt";
 const MIB = 1 << 20;
-const BYTES = 128 * MIB;
+// 128 MiB files hang the format daemon's unmount in dax_break_layout_final on the ref kernel (runs tp-1, tp-2);
+// 16 MiB files do not, so the measurement runs at that size until the hang is understood.
+const BYTES = 16 * MIB;
 const SEED = 31;
 /** famfs mmap paths should cost no more than 5% against the raw device. */
 const MMAP_GOAL = 0.95;
 
 type Bench = Record<string, unknown> & { errors: string[] };
-const rawByGuest = new WeakMap<SuiteContext, Bench>();
+const famfsByGuest = new WeakMap<SuiteContext, Bench>();
 
 async function bench(ctx: SuiteContext, mode: "raw" | "famfs", path: string, seed?: number): Promise<Bench> {
   const arg = JSON.stringify({ mode, path, bytes: BYTES, seed });
@@ -21,32 +23,16 @@ async function bench(ctx: SuiteContext, mode: "raw" | "famfs", path: string, see
   return JSON.parse(out.trim().split("\n").pop()!) as Bench;
 }
 
-const raw: SuiteTest = {
-  name: "raw-devdax-baseline",
-  timeoutMs: 960_000,
-  async run(ctx) {
-    const { dax, path, bytes } = famfsDevice(ctx);
-    assert.ok(bytes >= BYTES, `${path} holds ${bytes} bytes, the benchmark needs ${BYTES}`);
-    // Same device as the famfs measurement, in device_dax mode (raw mmap); its contents are scratch here.
-    await bindDax(ctx, dax, "device_dax");
-    const r = await bench(ctx, "raw", path);
-    ctx.record({ raw: r });
-    assert.deepEqual(r.errors, [], "raw device: wrong bytes or failed I/O");
-    rawByGuest.set(ctx, r);
-  },
-};
-
 const num = (x: unknown): number | undefined => typeof x === "number" ? x : undefined;
 const sub = (b: Bench, k: string, f: string) => num((b[k] as Record<string, unknown> | undefined)?.[f]);
 const ratio = (a?: number, b?: number) => a !== undefined && b ? Math.round(a / b * 1000) / 1000 : null;
 
 const famfs: SuiteTest = {
-  name: "famfs-file-vs-raw",
+  name: "famfs-file",
   timeoutMs: 1_200_000,
   async run(ctx) {
     if (ctx.profile !== "ref") return { skip: `kernel without the famfs ref series (profile ${ctx.profile})` };
-    const r = rawByGuest.get(ctx);
-    assert.ok(r, "no raw-device baseline from raw-devdax-baseline in this guest");
+    assert.ok(famfsDevice(ctx).bytes >= BYTES * 2, `the device must hold ${BYTES} bytes of file plus metadata`);
     await prepareFs(ctx, MNT, [{ rel: "big", size: BYTES, seed: SEED }]);
     const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
     let f: Bench;
@@ -57,6 +43,27 @@ const famfs: SuiteTest = {
       await killDaemon(ctx, d);
       throw e;
     }
+    ctx.record({ famfs: f });
+    assert.deepEqual(f.errors, [], "famfs file: wrong bytes or failed I/O");
+    assert.equal(f.pread_4KiB_returns, 4096, "read() of a famfs file");
+    famfsByGuest.set(ctx, f);
+  },
+};
+
+// Measured after the famfs file (the raw run scribbles over the device; famfs is torn down by then).
+const raw: SuiteTest = {
+  name: "raw-devdax-and-ratios",
+  timeoutMs: 960_000,
+  async run(ctx) {
+    const { dax, path, bytes } = famfsDevice(ctx);
+    assert.ok(bytes >= BYTES, `${path} holds ${bytes} bytes, the benchmark needs ${BYTES}`);
+    // Same device as the famfs measurement, in device_dax mode (raw mmap); its contents are scratch here.
+    await bindDax(ctx, dax, "device_dax");
+    const r = await bench(ctx, "raw", path);
+    ctx.record({ raw: r });
+    assert.deepEqual(r.errors, [], "raw device: wrong bytes or failed I/O");
+    const f = famfsByGuest.get(ctx);
+    if (!f) return { skip: "raw figures recorded; no famfs figures from famfs-file in this guest to compare" };
     const pair = (fk: number | undefined, rk: number | undefined) => ({ famfs: fk, raw: rk, ratio: ratio(fk, rk) });
     const rows: Record<string, { famfs?: number; raw?: number; ratio: number | null }> = {};
     for (const k of ["mmap_seq_read_MBps", "mmap_seq_write_MBps", "mmap_rand_read_MBps", "mmap_rand_write_MBps"]) {
@@ -88,15 +95,12 @@ const famfs: SuiteTest = {
         FilePmdMapped_kB_aligned: sub(f, "faults_2MiB_aligned", "FilePmdMapped_kB"),
         FilePmdMapped_kB_misaligned: sub(f, "faults_4KiB_misaligned", "FilePmdMapped_kB"),
       },
-      famfs: f,
     });
-    assert.deepEqual(f.errors, [], "famfs file: wrong bytes or failed I/O");
-    assert.equal(f.pread_4KiB_returns, 4096, "read() of a famfs file");
   },
 };
 
 export const suite: Suite = {
   name: "throughput",
   description: "famfs file vs raw devdax: mmap and read()/write() seq/random, PMD vs PTE faults, open/stat rates",
-  tests: [raw, famfs],
+  tests: [famfs, raw],
 };
