@@ -1,11 +1,12 @@
 // Integration: the main job through the CLI, as a user runs it (every suite, pmem and CXL
-// guests, the default kernel), judged by its exit status and the reports it leaves.
+// guests, the default kernel), judged by what it runs, its exit status and the reports it leaves.
 import assert from "node:assert/strict";
 import { REPO_DIR } from "./cache.ts";
 import type { RunSummary } from "./report/summary.ts";
+import { SUITES } from "../suites/index.ts";
 
 Deno.test({
-  name: "main job: all suites pass on the reference kernel, on pmem and CXL, with every report written",
+  name: "main job: every suite runs on the pmem and the CXL guest, smoke passes, every report is written",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -30,16 +31,23 @@ Deno.test({
     const stdout = new TextDecoder().decode(out.stdout);
     const dir = `${REPO_DIR}/reports/${runId}`;
     const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`)) as RunSummary;
-    const failed = summary.tests.filter((t) => t.status === "fail").map((t) => `${t.suite}/${t.name}: ${t.message}`);
-    assert.deepEqual(failed, [], "no failing test");
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr).slice(-3000));
+    // Conformance failures are findings about the kernel under test (README: known results of
+    // the reference series); the lab must run everything, report them and exit non-zero.
+    assert.equal(out.code, summary.counts.failed === 0 ? 0 : 1, new TextDecoder().decode(out.stderr).slice(-3000));
     assert.match(
       stdout,
-      new RegExp(`^${summary.counts.passed} passed, 0 failed, ${summary.counts.skipped} skipped$`, "m"),
+      new RegExp(
+        `^${summary.counts.passed} passed, ${summary.counts.failed} failed, ${summary.counts.skipped} skipped$`,
+        "m",
+      ),
     );
-    const suites = new Set(summary.tests.map((t) => t.suite));
     for (const topo of ["pmem", "cxl"]) {
-      assert.ok(suites.has(`smoke@${topo}`), `smoke ran on ${topo}`);
+      for (const suite of SUITES) {
+        const ran = summary.tests.filter((t) => t.suite === `${suite.name}@${topo}`);
+        assert.equal(ran.length, suite.tests.length, `${suite.name} ran every test on ${topo}`);
+      }
+      const smoke = summary.tests.filter((t) => t.suite === `smoke@${topo}`);
+      assert.deepEqual(smoke.filter((t) => t.status !== "pass").map((t) => t.message), [], `smoke passes on ${topo}`);
       for (const f of ["console.log", "repro.sh"]) await Deno.stat(`${dir}/${topo}/${f}`);
     }
     for (const f of ["index.html", "junit.xml", "summary.json", "smoke_pmem.tap"]) await Deno.stat(`${dir}/${f}`);
