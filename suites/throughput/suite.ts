@@ -38,15 +38,16 @@ const famfs: SuiteTest = {
     let f: Bench;
     try {
       f = await bench(ctx, "famfs", `${MNT}/big`, SEED);
+      // Recorded before the stop: on ref the unmount after this bench can hang (dax_break_layout_final).
+      ctx.record({ famfs: f });
+      famfsByGuest.set(ctx, f);
       await stopDaemon(ctx, d);
     } catch (e) {
       await killDaemon(ctx, d);
       throw e;
     }
-    ctx.record({ famfs: f });
     assert.deepEqual(f.errors, [], "famfs file: wrong bytes or failed I/O");
     assert.equal(f.pread_4KiB_returns, 4096, "read() of a famfs file");
-    famfsByGuest.set(ctx, f);
   },
 };
 
