@@ -1,7 +1,7 @@
 // Boot benchmark: `lab exec -t bare -- true` (boot, SSH ready, run, shut down) against a bare
 // QEMU boot of the same kernel whose init powers off at once, alternated in one run.
 // Goal: median ratio <= 1.5.
-import { REPO_DIR } from "../lab/cache.ts";
+import { LAB_CLI, REPO_DIR } from "../lab/cache.ts";
 import { buildKernel } from "../lab/kernel.ts";
 import { renderQemuArgs } from "../lab/qemu_args.ts";
 import { TEST_KERNELS } from "../lab/test_kernels.ts";
@@ -47,14 +47,7 @@ try {
     bareTimes.push(await timed(bare[0], bare.slice(1)));
     labTimes.push(
       await timed(Deno.execPath(), [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-run",
-        "--allow-env",
-        "--allow-sys",
-        "--allow-net",
-        `${REPO_DIR}/lab/cli.ts`,
+        ...LAB_CLI,
         "exec",
         "-t",
         "bare",

@@ -35,3 +35,15 @@ export async function processArgs(pid: number): Promise<string | null> {
   const r = await $({ quiet: true, nothrow: true })`ps -ww -p ${pid} -o args=`;
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
+
+/** `deno <LAB_CLI...> <command>` runs the lab CLI with the permissions of `deno task lab`. */
+export const LAB_CLI = [
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-net",
+  `${REPO_DIR}/lab/cli.ts`,
+];

@@ -1,7 +1,7 @@
 // Integration: the main job through the CLI, as a user runs it (every suite, pmem and CXL
 // guests, the default kernel), judged by what it runs, its exit status and the reports it leaves.
 import assert from "node:assert/strict";
-import { REPO_DIR } from "./cache.ts";
+import { LAB_CLI, REPO_DIR } from "./cache.ts";
 import type { RunSummary } from "./report/summary.ts";
 import { SUITES } from "../suites/index.ts";
 
@@ -13,14 +13,7 @@ Deno.test({
     const runId = `tests/main-${Date.now()}`;
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-run",
-        "--allow-env",
-        "--allow-sys",
-        "--allow-net",
-        `${REPO_DIR}/lab/cli.ts`,
+        ...LAB_CLI,
         "run",
         "--run-id",
         runId,

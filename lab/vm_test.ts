@@ -1,6 +1,6 @@
 // Integration: real QEMU guests (TCG here), real SSH, real DAX devices, real console watch.
 import assert from "node:assert/strict";
-import { REPO_DIR } from "./cache.ts";
+import { LAB_CLI, REPO_DIR } from "./cache.ts";
 import { buildKernel, type Kernel } from "./kernel.ts";
 import { ConsoleWatch } from "./kmsg.ts";
 import { Qmp } from "./qmp.ts";
@@ -27,6 +27,18 @@ async function qemuProcessesFor(dir: string): Promise<number> {
 }
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function bootBare(dir: string, hangMs?: number): Promise<Guest> {
+  const k = await defaultKernel();
+  return await Guest.boot({
+    topology: await loadTopology("bare"),
+    kernelImage: k.image,
+    kernelDescription: k.description,
+    debugKernel: false,
+    runDir: dir,
+    hangMs,
+  });
+}
 
 Deno.test({
   name: "default topology: pmem and CXL devdax in the guest, console watch attributes a WARN, clean stop",
@@ -99,15 +111,8 @@ Deno.test({
   name: "repro.sh boots the same guest by hand",
   ...opts,
   async fn() {
-    const k = await defaultKernel();
     const dir = await runDir("vm-repro");
-    const g = await Guest.boot({
-      topology: await loadTopology("bare"),
-      kernelImage: k.image,
-      kernelDescription: k.description,
-      debugKernel: false,
-      runDir: dir,
-    });
+    const g = await bootBare(dir);
     await g.stop();
     const repro = new Deno.Command("sh", {
       args: [`${dir}/repro.sh`],
@@ -135,16 +140,8 @@ Deno.test({
   name: "a silent console is a hang: registers captured, QEMU killed",
   ...opts,
   async fn() {
-    const k = await defaultKernel();
     const dir = await runDir("vm-hang");
-    const g = await Guest.boot({
-      topology: await loadTopology("bare"),
-      kernelImage: k.image,
-      kernelDescription: k.description,
-      debugKernel: false,
-      runDir: dir,
-      hangMs: 4000,
-    });
+    const g = await bootBare(dir, 4000);
     try {
       // Pausing every vCPU silences the console as a hard hang would.
       const q = await Qmp.connect(`${dir}/qmp.sock`, 2000);
@@ -165,7 +162,7 @@ async function labExecSleeping(runId: string): Promise<{ lab: Deno.ChildProcess;
   const k = await defaultKernel();
   const dir = `${REPO_DIR}/reports/${runId}/pmem`;
   const lab = new Deno.Command(Deno.execPath(), {
-    args: [...LAB, "exec", "-t", "pmem", "--kernel", k.image, "--run-id", runId, "--", "sleep", "600"],
+    args: [...LAB_CLI, "exec", "-t", "pmem", "--kernel", k.image, "--run-id", runId, "--", "sleep", "600"],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -178,17 +175,6 @@ async function labExecSleeping(runId: string): Promise<{ lab: Deno.ChildProcess;
   assert.equal(await qemuProcessesFor(dir), 1);
   return { lab, dir };
 }
-
-const LAB = [
-  "run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-net",
-  `${REPO_DIR}/lab/cli.ts`,
-];
 
 Deno.test({
   name: "Ctrl-C (SIGINT) of `lab exec` kills its guest and removes its temp files; console and repro.sh stay",
@@ -215,7 +201,7 @@ Deno.test({
     await lab.status;
     assert.equal(await qemuProcessesFor(dir), 1, "QEMU outlives a SIGKILLed lab");
     // Any lab command reaps orphans (another lab process on this machine may get there first).
-    const clean = await new Deno.Command(Deno.execPath(), { args: [...LAB, "clean"], stderr: "null" }).output();
+    const clean = await new Deno.Command(Deno.execPath(), { args: [...LAB_CLI, "clean"], stderr: "null" }).output();
     assert.equal(clean.code, 0);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await qemuProcessesFor(dir), 0);
