@@ -2,7 +2,7 @@
 // series applied to a copy, config fragments, an out-of-tree build with progress, and a cache
 // keyed by a hash of everything that went in.
 import { $ } from "zx";
-import { archiveUri } from "./provision.ts";
+import { archiveUri, readSourcesFiles } from "./provision.ts";
 import { cacheDir, exists, processArgs, REPO_DIR, sha256 } from "./cache.ts";
 import {
   MUTANT_DIR,
@@ -85,18 +85,7 @@ export async function ensureDebianSource(
   for (const d of ["lists/partial", "archives/partial"]) {
     await Deno.mkdir(`${apt}/${d}`, { recursive: true });
   }
-  const sources: string[] = [];
-  for (
-    const f of [
-      "/etc/apt/sources.list",
-      ...[...Deno.readDirSync("/etc/apt/sources.list.d")].map((e) => `/etc/apt/sources.list.d/${e.name}`),
-    ]
-  ) {
-    try {
-      sources.push(await Deno.readTextFile(f));
-    } catch { /* missing */ }
-  }
-  const uri = archiveUri(sources);
+  const uri = archiveUri(await readSourcesFiles());
   if (!uri) {
     throw new KernelBuildError(
       "no Debian archive found in /etc/apt to download linux-source from",

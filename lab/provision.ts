@@ -119,7 +119,8 @@ export function planCommands(p: ProvisionPlan): string[] {
   return cmds;
 }
 
-async function readSourcesFiles(): Promise<string[]> {
+/** The text of every apt source file of this machine. */
+export async function readSourcesFiles(): Promise<string[]> {
   const files = ["/etc/apt/sources.list"];
   try {
     for (const e of Deno.readDirSync("/etc/apt/sources.list.d")) {
