@@ -7,4 +7,6 @@ import { suite as throughput } from "./throughput/suite.ts";
 import { suite as famfsIo } from "./famfs_io/suite.ts";
 import { suite as getDaxdev } from "./get_daxdev/suite.ts";
 
-export const SUITES: Suite[] = [smoke, permissionNodev, teardown, throughput, famfsIo, getDaxdev];
+// Functional suites first, then the ones that kill daemons and tear connections down: a kernel
+// that hangs in teardown must not spoil the results of the others.
+export const SUITES: Suite[] = [smoke, famfsIo, getDaxdev, permissionNodev, teardown, throughput];
