@@ -7,6 +7,6 @@ import { suite as throughput } from "./throughput/suite.ts";
 import { suite as famfsIo } from "./famfs_io/suite.ts";
 import { suite as getDaxdev } from "./get_daxdev/suite.ts";
 
-// Suites that leave no mapped famfs file behind first: the reference kernel hangs in teardown
-// after mmap (README), and a hung daemon must not spoil the results of the others.
+// Suites whose daemons stop cleanly on the reference kernel first: it hangs in teardown after
+// some mmap patterns (README), and a hung daemon must not spoil the results of the others.
 export const SUITES: Suite[] = [smoke, getDaxdev, permissionNodev, famfsIo, teardown, throughput];
