@@ -331,7 +331,9 @@ class FamfsServer implements FuseServer {
       case Opcode.OPEN: {
         const n = this.node(nodeid);
         if (n.children) return { kind: "error", errno: Errno.EISDIR };
-        const flags = n.meta ? DIRECT_IO_META : 0;
+        // No FLUSH on close: file data never passes through the daemon, and a dying daemon closing its own
+        // .meta files would wait forever for a FLUSH (always waited for) on its own connection.
+        const flags = (n.meta ? DIRECT_IO_META : 0) | OpenFlag.NOFLUSH;
         return { kind: "ok", payload: encodeOpenOut(0n, flags) };
       }
       case Opcode.OPENDIR: {

@@ -4,8 +4,8 @@
  * hand-built kernel messages; replies are checked byte-exactly.
  */
 import { assert, assertEquals } from "../fuse/assert.ts";
-import { Errno, Opcode } from "../fuse/abi.ts";
-import { encodeInHeader, encodeInitIn } from "../fuse/codec.ts";
+import { Errno, Opcode, OpenFlag } from "../fuse/abi.ts";
+import { encodeInHeader, encodeInitIn, encodeOpenOut } from "../fuse/codec.ts";
 import { InterruptTable, type LoopEvent, RequestLoop } from "../fuse/loop.ts";
 import type { Reply } from "../fuse/server.ts";
 import { createServer, type FamfsServerConfig, Shared } from "./filesystem.ts";
@@ -214,6 +214,17 @@ for (const name of ["rfc-v2", "v3", "ref"] as ProfileName[]) {
     });
   });
 }
+
+Deno.test("OPEN replies ask for no FLUSH (a dying daemon must not wait on its own connection)", () => {
+  const s = setup("ref");
+  const open = (n: bigint) => s.call(Opcode.OPEN, n, new Uint8Array(8));
+  const meta = s.lookup(1n, ".meta");
+  assertEquals(open(s.lookup(1n, "a")), { kind: "ok", payload: encodeOpenOut(0n, OpenFlag.NOFLUSH) });
+  assertEquals(open(s.lookup(meta, ".log")), {
+    kind: "ok",
+    payload: encodeOpenOut(0n, OpenFlag.NOFLUSH | OpenFlag.DIRECT_IO),
+  });
+});
 
 Deno.test("famfs mode rfc-v2: fmap larger than the request's size is refused (ERANGE)", () => {
   const s = setup("rfc-v2");
