@@ -155,9 +155,12 @@ export function unmetRequests(
   return bad;
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
+/** Copies a source tree without its build folders, except `keepBuild`. */
+async function copyTree(from: string, to: string, keepBuild?: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
-  const entries = [...Deno.readDirSync(from)].map((e) => e.name).filter((n) => !n.startsWith("build-"));
+  const entries = [...Deno.readDirSync(from)].map((e) => e.name).filter((n) =>
+    !n.startsWith("build-") || n === keepBuild
+  );
   await $({ quiet: true, cwd: from })`cp -a --reflink=auto ${entries} ${to}/`;
 }
 
@@ -187,21 +190,41 @@ async function removeStaleCopies(trees: string): Promise<void> {
   }
 }
 
-/** A patched copy of the source, made once per (source, patches). */
+const treeDir = (sourceId: string, patches: Patch[]) =>
+  `${cacheDir()}/trees/${sha256([sourceId, ...patches.map((p) => p.text)]).slice(0, 16)}`;
+
+/** A finished build of the first `applied` patches (e.g. the series under a mutant), to start from. */
+interface Seed {
+  tree: string;
+  out: string;
+  applied: number;
+}
+
+/**
+ * A patched copy of the source, made once per (source, patches). With a seed, the copy is of the seed's tree and
+ * build folder (renamed to `out`), so make rebuilds only what the remaining patches touch.
+ */
 async function patchedTree(
   source: { path: string; id: string },
   patches: Patch[],
   log: (l: string) => void,
+  seed?: Seed & { as: string },
 ): Promise<string> {
   if (patches.length === 0) return source.path;
-  const tree = `${cacheDir()}/trees/${sha256([source.id, ...patches.map((p) => p.text)]).slice(0, 16)}`;
+  const tree = treeDir(source.id, patches);
   if (await exists(`${tree}/.famfs-lab-applied`)) return tree;
   await removeStaleCopies(`${cacheDir()}/trees`);
   const tmp = `${tree}.tmp-${Deno.pid}`;
-  log(`kernel: copying ${source.path} to apply ${patches.length} patch(es)`);
-  await copyTree(source.path, tmp);
+  if (seed) {
+    log(`kernel: starting from the build of the first ${seed.applied} patch(es) in ${seed.tree}`);
+    await copyTree(seed.tree, tmp, seed.out);
+    await Deno.rename(`${tmp}/${seed.out}`, `${tmp}/${seed.as}`);
+  } else {
+    log(`kernel: copying ${source.path} to apply ${patches.length} patch(es)`);
+    await copyTree(source.path, tmp);
+  }
   try {
-    await applyPatches(tmp, patches, log);
+    await applyPatches(tmp, patches.slice(seed?.applied ?? 0), log);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true });
     throw e;
@@ -346,12 +369,9 @@ export async function buildKernel(
   const fragmentTexts = await Promise.all(
     fragments.map((f) => Deno.readTextFile(f)),
   );
-  const key = sha256([
-    source.id,
-    await compilerId(),
-    ...fragmentTexts,
-    ...patches.map((p) => p.text),
-  ]).slice(0, 16);
+  const compiler = await compilerId();
+  const keyOf = (ps: Patch[]) => sha256([source.id, compiler, ...fragmentTexts, ...ps.map((p) => p.text)]).slice(0, 16);
+  const key = keyOf(patches);
   const description = [
     source.id,
     seriesPath ? `+ ${seriesPath} (${patches.length} patches)` : "",
@@ -364,7 +384,7 @@ export async function buildKernel(
   const lock = await Deno.open(`${dir}.lock`, { create: true, write: true });
   await lock.lock(true);
   try {
-    return await buildLocked(req, { source, patches, fragments, key, description, dir, started }, log);
+    return await buildLocked(req, { source, patches, fragments, key, keyOf, description, dir, started }, log);
   } finally {
     lock.close();
   }
@@ -375,9 +395,23 @@ interface BuildPlan {
   patches: Patch[];
   fragments: string[];
   key: string;
+  /** The cache key of the same build with other patches. */
+  keyOf: (patches: Patch[]) => string;
   description: string;
   dir: string;
   started: number;
+}
+
+/** The finished build of the longest proper prefix of the patches (same source and config), if cached. */
+async function builtPrefix(p: BuildPlan): Promise<Seed | undefined> {
+  for (let n = p.patches.length - 1; n > 0; n--) {
+    const prefix = p.patches.slice(0, n);
+    const key = p.keyOf(prefix);
+    const tree = treeDir(p.source.id, prefix);
+    if (await exists(`${cacheDir()}/kernels/${key}/bzImage`) && await exists(`${tree}/build-${key}/vmlinux`)) {
+      return { tree, out: `build-${key}`, applied: n };
+    }
+  }
 }
 
 async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) => void): Promise<Kernel> {
@@ -392,7 +426,8 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
       buildMs: Date.now() - started,
     };
   }
-  const tree = await patchedTree(source, patches, log);
+  const seed = req.source.kind === "debian" ? await builtPrefix(p) : undefined;
+  const tree = await patchedTree(source, patches, log, seed && { ...seed, as: `build-${key}` });
   const out = `${tree}/build-${key}`;
   log(`kernel: building ${description} in ${out}`);
   await configure(tree, out, fragments);
