@@ -24,8 +24,8 @@ Commands:
   exec       boot a guest, run one command in it (after --), shut down; exits with its status
   kernel     build (or find in the cache) a guest kernel and print its path
   provision  install the Debian packages the lab needs (--check: only report what is missing)
-  sensitivity  run the suites on the clean reference series and on every mutant of it
-             (vm-images/mutants/); print which suite caught each mutant
+  sensitivity  run the suites on the clean reference series, then on every mutant of it
+             (vm-images/mutants/) suite by suite until one catches it; print the table
   clean      kill QEMU processes orphaned by a lab process that died
 
 Options:

@@ -4,6 +4,7 @@ import { MUTANT_DIR } from "./patches.ts";
 import type { TestResult } from "./report/result.ts";
 import { REPO_DIR } from "./cache.ts";
 import { newRunId, type RunRequest, runSuites } from "./run.ts";
+import { SUITES } from "../suites/index.ts";
 
 export interface SensitivityRow {
   mutant: string;
@@ -44,24 +45,33 @@ export function renderSensitivity(clean: readonly TestResult[], rows: readonly S
   return lines.join("\n") + "\n";
 }
 
-/** Runs everything; true when the clean series is all green and every mutant is caught. */
+/**
+ * Runs the suites on the clean series, then each mutant suite by suite (main-job order), stopping at the first suite
+ * that catches it. True when the clean series is all green and every mutant is caught.
+ */
 export async function runSensitivity(req: RunRequest): Promise<boolean> {
   const runId = req.runId ?? newRunId("sensitivity");
   const series = req.kernel.series ?? "ref";
   const base = { ...req, kernel: { ...req.kernel, series, mutant: undefined } };
+  const suites = req.suites.length ? req.suites : SUITES.map((s) => s.name);
   const clean = (await runSuites({ ...base, runId: `${runId}/clean` })).results;
   const rows: SensitivityRow[] = [];
   for (const mutant of req.mutants.length ? req.mutants : listMutants()) {
     req.log(`sensitivity: mutant ${mutant}`);
+    const row: SensitivityRow = { mutant, caughtBy: [] };
     try {
-      const r = await runSuites({ ...base, kernel: { ...base.kernel, mutant }, runId: `${runId}/${mutant}` });
-      rows.push({ mutant, caughtBy: caughtBy(clean, r.results) });
+      for (const suite of suites) {
+        const kernel = { ...base.kernel, mutant };
+        const r = await runSuites({ ...base, kernel, suites: [suite], runId: `${runId}/${mutant}/${suite}` });
+        row.caughtBy = caughtBy(clean, r.results);
+        if (row.caughtBy.length > 0) break;
+      }
     } catch (e) {
-      rows.push({ mutant, caughtBy: [], error: (e as Error).message.split("\n")[0] });
+      row.error = (e as Error).message.split("\n")[0];
     }
+    rows.push(row);
     await Deno.writeTextFile(`${REPO_DIR}/reports/${runId}/sensitivity.md`, renderSensitivity(clean, rows));
   }
-  const table = renderSensitivity(clean, rows);
-  console.log(table);
+  console.log(renderSensitivity(clean, rows));
   return clean.every((t) => t.status !== "fail") && rows.every((r) => r.caughtBy.length > 0);
 }

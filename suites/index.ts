@@ -7,6 +7,6 @@ import { suite as throughput } from "./throughput/suite.ts";
 import { suite as famfsIo } from "./famfs_io/suite.ts";
 import { suite as getDaxdev } from "./get_daxdev/suite.ts";
 
-// Suites whose daemons stop cleanly on the reference kernel first: it hangs in teardown after
-// some mmap patterns (README), and a hung daemon must not spoil the results of the others.
+// Quick, specific suites first: `lab sensitivity` runs a mutant suite by suite in this order and
+// stops at the first that catches it.
 export const SUITES: Suite[] = [smoke, getDaxdev, permissionNodev, famfsIo, teardown, throughput];
