@@ -1,6 +1,7 @@
 // Suite sensitivity: the suites run on the clean reference series and on each mutant of it; a
 // mutant is caught when some test fails on it that passed on the clean kernel.
 import { MUTANT_DIR } from "./patches.ts";
+import type { Flavour } from "./kernel.ts";
 import type { TestResult } from "./report/result.ts";
 import { REPO_DIR } from "./cache.ts";
 import { newRunId, type RunRequest, runSuites } from "./run.ts";
@@ -8,6 +9,8 @@ import { SUITES } from "../suites/index.ts";
 
 export interface SensitivityRow {
   mutant: string;
+  /** Set when the mutant asks for another kernel flavour than the run's (`Lab-Flavour:` in its message). */
+  flavour?: Flavour;
   /** "suite@topology/test" ids that failed on the mutant and passed on the clean series. */
   caughtBy: string[];
   error?: string;
@@ -17,6 +20,11 @@ export function listMutants(): string[] {
   return [...Deno.readDirSync(MUTANT_DIR)].filter((e) => e.name.endsWith(".patch")).map((e) =>
     e.name.replace(/\.patch$/, "")
   ).sort();
+}
+
+/** The kernel flavour a mutant needs to be observable at all (a `Lab-Flavour: debug` line in its message). Pure. */
+export function mutantFlavour(patchText: string): Flavour | undefined {
+  return patchText.match(/^Lab-Flavour: (base|debug)$/m)?.[1] as Flavour | undefined;
 }
 
 const id = (t: TestResult) => `${t.suite}/${t.name}`;
@@ -38,7 +46,8 @@ export function renderSensitivity(clean: readonly TestResult[], rows: readonly S
     "|---|---|---|",
     ...rows.map((r) => {
       const suites = [...new Set(r.caughtBy.map((c) => c.split("@")[0]))];
-      const verdict = r.error ? `not run: ${r.error}` : suites.length ? suites.join(", ") : "**missed**";
+      const kernel = r.flavour ? ` (${r.flavour} kernel)` : "";
+      const verdict = r.error ? `not run: ${r.error}` : suites.length ? suites.join(", ") + kernel : "**missed**";
       return `| ${r.mutant} | ${verdict} | ${r.caughtBy[0] ?? ""} |`;
     }),
   ];
@@ -55,23 +64,44 @@ export async function runSensitivity(req: RunRequest): Promise<boolean> {
   const base = { ...req, kernel: { ...req.kernel, series, mutant: undefined } };
   const suites = req.suites.length ? req.suites : SUITES.map((s) => s.name);
   const clean = (await runSuites({ ...base, runId: `${runId}/clean` })).results;
+  // Clean results of another flavour, run suite by suite only as far as its mutants need.
+  const otherClean: TestResult[] = [];
+  const cleanOf = async (flavour: Flavour, suite: string): Promise<TestResult[]> => {
+    if (flavour === base.kernel.flavour) return clean;
+    if (!otherClean.some((t) => t.suite.startsWith(`${suite}@`))) {
+      const kernel = { ...base.kernel, flavour };
+      const r = await runSuites({ ...base, kernel, suites: [suite], runId: `${runId}/clean-${flavour}/${suite}` });
+      otherClean.push(...r.results);
+    }
+    return otherClean;
+  };
   const rows: SensitivityRow[] = [];
   for (const mutant of req.mutants.length ? req.mutants : listMutants()) {
-    req.log(`sensitivity: mutant ${mutant}`);
-    const row: SensitivityRow = { mutant, caughtBy: [] };
+    const flavour = mutantFlavour(await Deno.readTextFile(`${MUTANT_DIR}${mutant}.patch`)) ?? base.kernel.flavour;
+    req.log(`sensitivity: mutant ${mutant} (${flavour} kernel)`);
+    const row: SensitivityRow = {
+      mutant,
+      caughtBy: [],
+      flavour: flavour === base.kernel.flavour ? undefined : flavour,
+    };
     try {
       for (const suite of suites) {
-        const kernel = { ...base.kernel, mutant };
+        const reference = await cleanOf(flavour, suite);
+        const kernel = { ...base.kernel, flavour, mutant };
         const r = await runSuites({ ...base, kernel, suites: [suite], runId: `${runId}/${mutant}/${suite}` });
-        row.caughtBy = caughtBy(clean, r.results);
+        row.caughtBy = caughtBy(reference, r.results);
         if (row.caughtBy.length > 0) break;
       }
     } catch (e) {
       row.error = (e as Error).message.split("\n")[0];
     }
     rows.push(row);
-    await Deno.writeTextFile(`${REPO_DIR}/reports/${runId}/sensitivity.md`, renderSensitivity(clean, rows));
+    await Deno.writeTextFile(
+      `${REPO_DIR}/reports/${runId}/sensitivity.md`,
+      renderSensitivity([...clean, ...otherClean], rows),
+    );
   }
-  console.log(renderSensitivity(clean, rows));
-  return clean.every((t) => t.status !== "fail") && rows.every((r) => r.caughtBy.length > 0);
+  console.log(renderSensitivity([...clean, ...otherClean], rows));
+  const green = (ts: TestResult[]) => ts.every((t) => t.status !== "fail");
+  return green(clean) && green(otherClean) && rows.every((r) => r.caughtBy.length > 0);
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { TestResult } from "./report/result.ts";
-import { caughtBy, listMutants, renderSensitivity } from "./sensitivity.ts";
+import { caughtBy, listMutants, mutantFlavour, renderSensitivity } from "./sensitivity.ts";
+import { MUTANT_DIR } from "./patches.ts";
 
 const t = (suite: string, name: string, status: TestResult["status"]): TestResult => ({
   suite,
@@ -34,4 +35,12 @@ Deno.test("a mutant is caught only by tests that passed on the clean series and 
 Deno.test("the shipped mutants are listed by name", () => {
   const names = listMutants();
   assert.ok(names.includes("leak-name") && names.includes("skip-nodev-check"), names.join(","));
+});
+
+Deno.test("a mutant that only a debug kernel can observe says so in its message", async () => {
+  const text = (name: string) => Deno.readTextFile(`${MUTANT_DIR}${name}.patch`);
+  assert.equal(mutantFlavour(await text("leak-name")), "debug");
+  assert.equal(mutantFlavour(await text("skip-nodev-check")), undefined);
+  const row = renderSensitivity([], [{ mutant: "leak-name", flavour: "debug", caughtBy: ["teardown@pmem/kmemleak"] }]);
+  assert.match(row, /\| leak-name \| teardown \(debug kernel\) \|/);
 });
