@@ -12,6 +12,11 @@ const symbols = {
     result: "isize",
     nonblocking: true,
   },
+  preadSync: {
+    name: "pread",
+    parameters: ["i32", "buffer", "usize", "i64"],
+    result: "isize",
+  },
   pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   readSync: {
     name: "read",
@@ -63,6 +68,42 @@ export function errno(): number {
   return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
 }
 
+// Linux x86_64 errno values the famfs paths can return, by the names the guest probes report.
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  27: "EFBIG",
+  28: "ENOSPC",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  40: "ELOOP",
+  95: "EOPNOTSUPP",
+  103: "ECONNABORTED",
+  107: "ENOTCONN",
+  114: "EALREADY",
+};
+
+/** Name of an errno value, by default of the last failure: "ENOENT" for 2, "errno N" if not in the table. */
+export function errnoName(e = errno()): string {
+  return ERRNO_NAMES[e] ?? `errno ${e}`;
+}
+
 export function strerror(e: number): string {
   const p = libc().strerror(e);
   return p ? Deno.UnsafePointerView.getCString(p) : `errno ${e}`;
@@ -83,6 +124,14 @@ export function open(path: string, flags: number, mode = 0): number {
   return fd;
 }
 
+/**
+ * open(2) that returns -1 on failure (then see errno()) instead of throwing.
+ * A loop that times opens passes a cstr() made once.
+ */
+export function tryOpen(path: string | Uint8Array<ArrayBuffer>, flags: number): number {
+  return libc().open(typeof path === "string" ? cstr(path) : path, flags, 0);
+}
+
 export function close(fd: number): void {
   libc().close(fd);
 }
@@ -101,6 +150,16 @@ export async function preadAsync(
   return Number(
     await libc().pread(fd, buf, BigInt(buf.byteLength), BigInt(offset)),
   );
+}
+
+/** Blocking pread; returns bytes read or -1 (then see errno()). */
+export function preadSync(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
+  return Number(libc().preadSync(fd, buf, BigInt(buf.byteLength), BigInt(offset)));
+}
+
+/** pwrite; returns bytes written or -1 (then see errno()). */
+export function pwrite(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
+  return Number(libc().pwrite(fd, buf, BigInt(buf.byteLength), BigInt(offset)));
 }
 
 export const FUSE_MIN_BUFFER = 8192 + 40;
@@ -187,11 +246,25 @@ export function umount2(target: string, flags: number): number {
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
+const MAP_FAILED = 0xffffffffffffffffn;
 
 export interface Mapping {
   ptr: Deno.PointerObject;
   length: number;
   bytes: Uint8Array<ArrayBuffer>;
+}
+
+/** mmap(2); returns null on failure (then see errno()). */
+export function mmap(
+  addr: Deno.PointerValue,
+  length: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: number,
+): Deno.PointerObject | null {
+  const p = libc().mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset));
+  return p === null || Deno.UnsafePointer.value(p) === MAP_FAILED ? null : p;
 }
 
 export function mmapFd(
@@ -201,17 +274,16 @@ export function mmapFd(
   what: string,
 ): Mapping {
   const prot = PROT_READ | (writable ? PROT_WRITE : 0);
-  const p = libc().mmap(null, BigInt(length), prot, MAP_SHARED, fd, 0n);
-  if (p === null || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) {
-    fail("mmap", what);
-  }
+  const p = mmap(null, length, prot, MAP_SHARED, fd, 0);
+  if (!p) fail("mmap", what);
   const bytes = new Uint8Array(
     Deno.UnsafePointerView.getArrayBuffer(p, length),
   );
   return { ptr: p, length, bytes };
 }
 
-export function munmap(m: Mapping): void {
+/** Unmaps a Mapping, or any range given as its start and length. */
+export function munmap(m: { ptr: Deno.PointerValue; length: number }): void {
   libc().munmap(m.ptr, BigInt(m.length));
 }
 

@@ -5,56 +5,8 @@
 import { resolveRange } from "../../src/famfs/alloc.ts";
 import { createFile, openMeta } from "../../src/famfs/cli.ts";
 import { seededBytes } from "../../src/famfs/seed.ts";
+import * as libc from "../../src/fuse/libc.ts";
 import type { Expected, ProbeOp, ProbeResult } from "./probe_ops.ts";
-
-const libc = Deno.dlopen("libc.so.6", {
-  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-});
-
-// Linux x86_64 errno numbers the famfs paths can return.
-const ERRNO: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  4: "EINTR",
-  5: "EIO",
-  6: "ENXIO",
-  7: "E2BIG",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  19: "ENODEV",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  22: "EINVAL",
-  27: "EFBIG",
-  28: "ENOSPC",
-  34: "ERANGE",
-  36: "ENAMETOOLONG",
-  38: "ENOSYS",
-  40: "ELOOP",
-  95: "EOPNOTSUPP",
-  103: "ECONNABORTED",
-  107: "ENOTCONN",
-  114: "EALREADY",
-};
-
-function errname(): string {
-  const e = new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();
-  return ERRNO[e] ?? `errno ${e}`;
-}
-
-const O_RDONLY = 0, O_RDWR = 2, PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
-const MAP_FAILED = 0xffffffffffffffffn;
 
 /** Expected bytes [off, off+len) of a file. */
 export function expectedBytes(e: Expected, off: number, len: number): Uint8Array {
@@ -79,21 +31,21 @@ class Failed extends Error {
 }
 
 function openFd(path: string, rw: boolean): number {
-  const fd = libc.symbols.open(new TextEncoder().encode(path + "\0"), rw ? O_RDWR : O_RDONLY, 0);
-  if (fd < 0) throw new Failed("open", errname());
+  const fd = libc.tryOpen(path, rw ? libc.O_RDWR : libc.O_RDONLY);
+  if (fd < 0) throw new Failed("open", libc.errnoName());
   return fd;
 }
 
 function pread(fd: number, off: number, len: number): Uint8Array<ArrayBuffer> {
   const buf = new Uint8Array(len);
-  const n = Number(libc.symbols.pread(fd, buf, BigInt(len), BigInt(off)));
-  if (n < 0) throw new Failed("read", errname());
+  const n = libc.preadSync(fd, buf, off);
+  if (n < 0) throw new Failed("read", libc.errnoName());
   return buf.subarray(0, n);
 }
 
 function map(fd: number, off: number, len: number, prot: number): Deno.PointerObject {
-  const p = libc.symbols.mmap(null, BigInt(len), prot, MAP_SHARED, fd, BigInt(off));
-  if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) throw new Failed("mmap", errname());
+  const p = libc.mmap(null, len, prot, libc.MAP_SHARED, fd, off);
+  if (!p) throw new Failed("mmap", libc.errnoName());
   return p;
 }
 
@@ -102,7 +54,7 @@ function withFd<T>(path: string, rw: boolean, f: (fd: number) => T): T {
   try {
     return f(fd);
   } finally {
-    libc.symbols.close(fd);
+    libc.close(fd);
   }
 }
 
@@ -122,16 +74,16 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
     case "write":
       return withFd(op.path, true, (fd) => {
         const data = new Uint8Array(op.len).fill(op.byte);
-        const n = Number(libc.symbols.pwrite(fd, data, BigInt(op.len), BigInt(op.off)));
-        if (n < 0) throw new Failed("write", errname());
+        const n = libc.pwrite(fd, data, op.off);
+        if (n < 0) throw new Failed("write", libc.errnoName());
         const back = pread(fd, op.off, n);
         return { n, mismatch: firstDiff(data.subarray(0, n), back, op.off) };
       });
     case "mmap":
       return withFd(op.path, op.prot === "rw", (fd) => {
-        const prot = op.prot === "rw" ? PROT_READ | PROT_WRITE : PROT_READ;
+        const prot = op.prot === "rw" ? libc.PROT_READ | libc.PROT_WRITE : libc.PROT_READ;
         const p = map(fd, op.mapOff, op.mapLen, prot);
-        const second = op.byte !== undefined ? map(fd, op.mapOff, op.mapLen, PROT_READ) : undefined;
+        const second = op.byte !== undefined ? map(fd, op.mapOff, op.mapLen, libc.PROT_READ) : undefined;
         try {
           const rel = op.off - op.mapOff;
           // The access that may fault: tell the host first.
@@ -146,8 +98,8 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
           const mismatch = op.expect ? firstDiff(expectedBytes(op.expect, op.off, op.len), got, op.off) : undefined;
           return { n: op.len, mismatch };
         } finally {
-          libc.symbols.munmap(p, BigInt(op.mapLen));
-          if (second) libc.symbols.munmap(second, BigInt(op.mapLen));
+          libc.munmap({ ptr: p, length: op.mapLen });
+          if (second) libc.munmap({ ptr: second, length: op.mapLen });
         }
       });
     case "raw": {

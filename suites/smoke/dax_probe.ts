@@ -1,39 +1,21 @@
 // Runs in the guest: maps a devdax device, writes a pattern at a few 2 MiB-aligned offsets,
 // reads it back through a second mapping, and prints one JSON line with what it saw.
 // Usage: deno run --allow-ffi --allow-read dax_probe.ts /dev/daxX.Y BYTES
-const PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, O_RDWR = 2;
-const MAP_FAILED = 0xffffffffffffffffn;
+import * as libc from "../../src/fuse/libc.ts";
+
 const TWO_MIB = 2 * 1024 * 1024;
 
-const libc = Deno.dlopen("libc.so.6", {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  mmap: {
-    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
-    result: "pointer",
-  },
-});
-
-function map(fd: number, bytes: number): Deno.PointerValue {
-  const p = libc.symbols.mmap(
-    null,
-    BigInt(bytes),
-    PROT_READ | PROT_WRITE,
-    MAP_SHARED,
-    fd,
-    0n,
-  );
-  if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
-    throw new Error(`mmap of ${bytes} bytes failed`);
-  }
+function map(fd: number, bytes: number): Deno.PointerObject {
+  const p = libc.mmap(null, bytes, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, fd, 0);
+  if (!p) throw new Error(`mmap of ${bytes} bytes failed`);
   return p;
 }
 
 const [path, size] = Deno.args;
 const bytes = Number(size);
-const fd = libc.symbols.open(new TextEncoder().encode(path + "\0"), O_RDWR);
+const fd = libc.tryOpen(path, libc.O_RDWR);
 if (fd < 0) throw new Error(`open ${path} failed`);
-const reader = new Deno.UnsafePointerView(map(fd, bytes)!);
+const reader = new Deno.UnsafePointerView(map(fd, bytes));
 const offsets = [
   0,
   TWO_MIB,
@@ -41,7 +23,7 @@ const offsets = [
   bytes - TWO_MIB,
 ];
 const pattern = (off: number) => (off / TWO_MIB * 2654435761) >>> 0;
-const writer = map(fd, bytes)!;
+const writer = map(fd, bytes);
 for (const off of offsets) {
   new DataView(Deno.UnsafePointerView.getArrayBuffer(writer, 4, off)).setUint32(
     0,
@@ -51,4 +33,4 @@ for (const off of offsets) {
 }
 const mismatches = offsets.filter((off) => reader.getUint32(off) !== pattern(off));
 console.log(JSON.stringify({ path, bytes, offsets, mismatches }));
-libc.symbols.close(fd);
+libc.close(fd);

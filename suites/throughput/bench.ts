@@ -4,6 +4,7 @@
 // Usage: deno run -A bench.ts '{"mode":"famfs"|"raw","path":...,"bytes":N,"seed"?:S}'
 // -A: smaps lives in /proc and the raw device in /dev, which Deno refuses otherwise.
 import { firstMismatch } from "../../src/famfs/seed.ts";
+import * as libc from "../../src/fuse/libc.ts";
 
 interface Args {
   mode: "famfs" | "raw";
@@ -13,52 +14,37 @@ interface Args {
   seed?: number;
 }
 
-const PROT_RW = 3, PROT_NONE = 0, MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANON = 0x20;
-const O_RDWR = 2;
+// mmap flags of the address reservation in map(), which nothing else needs.
+const PROT_NONE = 0, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANON = 0x20;
 const KIB4 = 4096, MIB = 1 << 20, MIB2 = 2 * MIB;
 
-const libc = Deno.dlopen("libc.so.6", {
-  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
-  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-});
-const errno = () => new Deno.UnsafePointerView(libc.symbols.__errno_location()!).getInt32();
-
 const args = JSON.parse(Deno.args[0]) as Args;
-const cpath = new TextEncoder().encode(args.path + "\0");
-const fd = libc.symbols.open(cpath, O_RDWR, 0);
-if (fd < 0) throw new Error(`open ${args.path}: errno ${errno()}`);
+const cpath = libc.cstr(args.path);
+const fd = libc.tryOpen(cpath, libc.O_RDWR);
+if (fd < 0) throw new Error(`open ${args.path}: errno ${libc.errno()}`);
 const L = args.bytes;
 
 /** Maps [0, len) of the file at a virtual address with the given misalignment from 2 MiB (0: PMD possible). */
-function map(len: number, misalign = 0): { ptr: Deno.PointerObject; len: number; view: Uint8Array; addr: bigint } {
+function map(len: number, misalign = 0): { ptr: Deno.PointerObject; length: number; view: Uint8Array; addr: bigint } {
   // Reserve, then map the file at an address aligned as asked inside the reservation.
   const span = len + 2 * MIB2;
-  const r = libc.symbols.mmap(null, BigInt(span), PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0n);
+  const r = libc.mmap(null, span, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
+  if (!r) throw new Error(`reserve: errno ${libc.errno()}`);
   const rv = Deno.UnsafePointer.value(r);
-  if (r === null || rv === 0xffffffffffffffffn) throw new Error(`reserve: errno ${errno()}`);
   const aligned = ((rv + BigInt(MIB2) - 1n) & ~BigInt(MIB2 - 1)) + BigInt(misalign);
   const want = Deno.UnsafePointer.create(aligned);
-  const p = libc.symbols.mmap(want, BigInt(len), PROT_RW, MAP_SHARED | MAP_FIXED, fd, 0n);
-  if (p === null || Deno.UnsafePointer.value(p) !== aligned) {
-    const e = errno();
-    libc.symbols.munmap(r, BigInt(span));
+  const p = libc.mmap(want, len, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED | MAP_FIXED, fd, 0);
+  if (!p || Deno.UnsafePointer.value(p) !== aligned) {
+    const e = libc.errno();
+    libc.munmap({ ptr: r, length: span });
     throw new Error(`mmap ${len} bytes at +${misalign}: errno ${e}`);
   }
   // Trim the reservation around the mapping.
   const head = aligned - rv;
-  if (head > 0n) libc.symbols.munmap(r, head);
+  if (head > 0n) libc.munmap({ ptr: r, length: Number(head) });
   const tail = rv + BigInt(span) - (aligned + BigInt(len));
-  if (tail > 0n) libc.symbols.munmap(Deno.UnsafePointer.create(aligned + BigInt(len)), tail);
-  return { ptr: p, len, view: new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len)), addr: aligned };
-}
-
-function unmap(m: { ptr: Deno.PointerObject; len: number }) {
-  libc.symbols.munmap(m.ptr, BigInt(m.len));
+  if (tail > 0n) libc.munmap({ ptr: Deno.UnsafePointer.create(aligned + BigInt(len)), length: Number(tail) });
+  return { ptr: p, length: len, view: new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len)), addr: aligned };
 }
 
 /** smaps fields of the mapping starting at `addr` (kB values). */
@@ -111,11 +97,11 @@ const chunk = new Uint8Array(MIB);
 if (args.seed !== undefined) {
   const m = map(MIB2);
   const bad = firstMismatch(args.seed, 0, m.view.slice());
-  unmap(m);
+  libc.munmap(m);
   if (bad >= 0) errors.push(`mmap: seeded byte mismatch at ${bad}`);
   const buf = new Uint8Array(MIB);
-  const n = Number(libc.symbols.pread(fd, buf, BigInt(MIB), BigInt(L - MIB)));
-  if (n !== MIB) errors.push(`pread at ${L - MIB}: ${n < 0 ? `errno ${errno()}` : `${n} bytes`}`);
+  const n = libc.preadSync(fd, buf, L - MIB);
+  if (n !== MIB) errors.push(`pread at ${L - MIB}: ${n < 0 ? `errno ${libc.errno()}` : `${n} bytes`}`);
   else if (firstMismatch(args.seed, L - MIB, buf) >= 0) errors.push(`pread: seeded byte mismatch near ${L - MIB}`);
 }
 
@@ -127,7 +113,7 @@ result.mmap_seq_read_MBps = mbps(
     const ms = time(() => {
       for (let off = 0; off < L; off += MIB) chunk.set(m.view.subarray(off, off + MIB));
     });
-    unmap(m);
+    libc.munmap(m);
     return ms;
   }),
 );
@@ -139,7 +125,7 @@ result.mmap_seq_write_MBps = mbps(
     const ms = time(() => {
       for (let off = 0; off < L; off += MIB) m.view.set(pattern, off);
     });
-    unmap(m);
+    libc.munmap(m);
     return ms;
   }),
 );
@@ -158,7 +144,7 @@ function faults(misalign: number): { ms: number; smaps: Record<string, number> }
     for (let off = 0; off < FAULT_LEN; off += KIB4) sum += m.view[off];
   });
   const s = smaps(m.addr);
-  unmap(m);
+  libc.munmap(m);
   if (sum < 0) throw new Error("unreachable");
   return { ms, smaps: s };
 }
@@ -194,24 +180,22 @@ result.faults_4KiB_misaligned = pick(pte);
   if (m2.view[b0 + 5] !== wblk[5] || m2.view[(order[1] + 1) * KIB4 - 1] !== wblk[KIB4 - 1]) {
     errors.push("random mmap writes not visible through a second mapping");
   }
-  unmap(m2);
-  unmap(m);
+  libc.munmap(m2);
+  libc.munmap(m);
 }
 
 // read()/write(): 1 MiB sequential, 4 KiB random. A devdax node has no read(): record what it does.
 {
   const probe = new Uint8Array(KIB4);
-  const n = Number(libc.symbols.pread(fd, probe, BigInt(KIB4), 0n));
-  result.pread_4KiB_returns = n < 0 ? `errno ${errno()}` : n;
+  const n = libc.preadSync(fd, probe, 0);
+  result.pread_4KiB_returns = n < 0 ? `errno ${libc.errno()}` : n;
   if (n === KIB4) {
     const io = (write: boolean, size: number, offs: number[]) =>
       time(() => {
         const buf = write ? pattern.subarray(0, size) : new Uint8Array(size);
         for (const off of offs) {
-          const r = write
-            ? libc.symbols.pwrite(fd, buf, BigInt(size), BigInt(off))
-            : libc.symbols.pread(fd, buf, BigInt(size), BigInt(off));
-          if (Number(r) !== size) throw new Error(`${write ? "pwrite" : "pread"} at ${off}: ${r} (errno ${errno()})`);
+          const r = write ? libc.pwrite(fd, buf, off) : libc.preadSync(fd, buf, off);
+          if (r !== size) throw new Error(`${write ? "pwrite" : "pread"} at ${off}: ${r} (errno ${libc.errno()})`);
         }
       });
     const seq = Array.from({ length: L / MIB }, (_, i) => i * MIB);
@@ -222,7 +206,7 @@ result.faults_4KiB_misaligned = pick(pte);
       // write() then mmap read of the same bytes.
       const m = map(MIB2);
       if (firstMismatchPattern(m.view.subarray(0, MIB)) >= 0) errors.push("write() bytes not seen through mmap");
-      unmap(m);
+      libc.munmap(m);
       result.read_rand_MBps = mbps(rnd.length * KIB4, best(3, () => io(false, KIB4, rnd)));
       result.write_rand_MBps = mbps(rnd.length * KIB4, best(3, () => io(true, KIB4, rnd)));
     } catch (e) {
@@ -247,12 +231,12 @@ function rate(f: () => void): number {
   return Math.round(n / ((performance.now() - t0) / 1000));
 }
 result.open_close_per_s = rate(() => {
-  const f = libc.symbols.open(cpath, O_RDWR, 0);
-  if (f < 0) throw new Error(`open: errno ${errno()}`);
-  libc.symbols.close(f);
+  const f = libc.tryOpen(cpath, libc.O_RDWR);
+  if (f < 0) throw new Error(`open: errno ${libc.errno()}`);
+  libc.close(f);
 });
 result.stat_per_s = rate(() => Deno.statSync(args.path));
 
-libc.symbols.close(fd);
+libc.close(fd);
 result.errors = errors;
 console.log(JSON.stringify(result));
