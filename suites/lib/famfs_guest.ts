@@ -276,7 +276,9 @@ export async function runProbe(
   let first = 0;
   while (first < ops.length) {
     const r = await ctx.exec(
-      `${opts.prefix ?? ""} ${ctx.deno} run -A ${ctx.repo}/suites/lib/famfs_probe.ts ${first}`,
+      // `; exit $?`: the shell waits for the probe and reports a SIGBUS death as exit 135 (a probe exec'd in its
+      // place dies with a signal that OpenSSH cannot name: it reports "SIG@openssh.com").
+      `${opts.prefix ?? ""} ${ctx.deno} run -A ${ctx.repo}/suites/lib/famfs_probe.ts ${first}; exit $?`,
       { stdin: JSON.stringify(ops), timeoutMs: opts.timeoutMs ?? 180_000 },
     );
     const p = parseProbe(r.stdout, r.code, r.signal);

@@ -78,7 +78,8 @@ export async function runProbe(
   ops: ProbeOp[],
   opts: { prefix?: string; timeoutMs?: number } = {},
 ): Promise<ProbeResult[]> {
-  const r = await ctx.exec(probeCommand(ctx, ops, opts.prefix), { timeoutMs: opts.timeoutMs ?? 120_000 });
+  // `; exit $?` keeps a SIGBUS death an exit status (135): OpenSSH has no name for SIGBUS.
+  const r = await ctx.exec(`${probeCommand(ctx, ops, opts.prefix)}; exit $?`, { timeoutMs: opts.timeoutMs ?? 120_000 });
   const res = parseProbe(r.stdout, r.code, r.signal);
   if (r.code !== 0 && !res.some((x) => x.error === "SIGBUS")) {
     throw new Error(`probe failed (exit ${r.code ?? r.signal}): ${r.stderr || r.stdout}`);
