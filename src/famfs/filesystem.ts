@@ -31,7 +31,7 @@ import { OpenFlag } from "../fuse/abi.ts";
 import { resolveRange } from "./alloc.ts";
 import { viewOf } from "./device.ts";
 import { checkFmapForProfile, encodeDaxdevOut, encodeFmap, FamfsFileType } from "./fmap.ts";
-import { decodeLogHeader, LOG_HEADER_SIZE, replayLog } from "./log.ts";
+import { decodeLogHeader, LOG_HEADER_SIZE, replayLog, type SimpleExtent } from "./log.ts";
 import { type Profile, profileByName, type ProfileName } from "./profiles.ts";
 import { famfsOpName, makeRecord, RequestLogWriter } from "./request_log.ts";
 import { errnoOf, matchRules, reshapePayload, type Scenario, type ScenarioRule } from "./scenario.ts";
@@ -505,19 +505,12 @@ class FamfsServer implements FuseServer {
       return { kind: "error", errno: Errno.EINVAL };
     }
     const dev = rules.find((r) => r.devindex !== undefined)?.devindex;
-    if (dev !== undefined) {
+    const shift = rules.find((r) => r.shift !== undefined)?.shift ?? 0;
+    if (dev !== undefined || shift !== 0) {
+      const edit = (x: SimpleExtent) => ({ ...x, devindex: dev ?? x.devindex, offset: x.offset + shift });
       fmap = fmap.type === "simple"
-        ? {
-          type: "simple",
-          extents: fmap.extents.map((x) => ({ ...x, devindex: dev })),
-        }
-        : {
-          type: "interleave",
-          iext: fmap.iext.map((ie) => ({
-            ...ie,
-            strips: ie.strips.map((x) => ({ ...x, devindex: dev })),
-          })),
-        };
+        ? { type: "simple", extents: fmap.extents.map(edit) }
+        : { type: "interleave", iext: fmap.iext.map((ie) => ({ ...ie, strips: ie.strips.map(edit) })) };
     } else {
       checkFmapForProfile(fmap, this.profile);
     }

@@ -10,7 +10,7 @@ import { InterruptTable, type LoopEvent, RequestLoop } from "../fuse/loop.ts";
 import type { Reply } from "../fuse/server.ts";
 import { createServer, type FamfsServerConfig, Shared } from "./filesystem.ts";
 import { encodeDaxdevOut, encodeFmap, FamfsFileType } from "./fmap.ts";
-import { appendLogEntry, encodeLogHeader, type Fmap, lastIndexFor } from "./log.ts";
+import { appendLogEntry, encodeLogHeader, type Fmap, lastIndexFor, type SimpleExtent } from "./log.ts";
 import { type ProfileName, PROFILES } from "./profiles.ts";
 import type { Scenario } from "./scenario.ts";
 
@@ -239,6 +239,20 @@ Deno.test("famfs mode rfc-v2: fmap larger than the request's size is refused (ER
 Deno.test("famfs mode ref: opcode 53 is COPY_FILE_RANGE_64 there, answered ENOSYS", () => {
   const s = setup("ref");
   assertEquals(s.call(53, 1n), { kind: "error", errno: Errno.ENOSYS });
+});
+
+Deno.test("scenario shift: GET_FMAP extents moved off 2 MiB alignment, simple and interleaved", () => {
+  const s = setup("ref", { rules: [{ op: "GET_FMAP", shift: 4096 }] });
+  const moved = (x: SimpleExtent) => ({ ...x, offset: x.offset + 4096 });
+  assertEquals(s.call(54, s.lookup(1n, "a")), {
+    kind: "ok",
+    payload: encodeFmap(FamfsFileType.REG, 3 * 1024 * 1024, { type: "simple", extents: FILE_FMAP.extents.map(moved) }),
+  });
+  const il = IL_FMAP.iext.map((ie) => ({ ...ie, strips: ie.strips.map(moved) }));
+  assertEquals(s.call(54, s.lookup(1n, "il")), {
+    kind: "ok",
+    payload: encodeFmap(FamfsFileType.REG, 8 * M2, { type: "interleave", iext: il }),
+  });
 });
 
 Deno.test("scenarios: names, wrong devindex, errors by index, short/long/garbage replies", () => {

@@ -23,6 +23,8 @@ export interface ScenarioRule {
   name?: string;
   /** GET_DAXDEV: index field of the reply; GET_FMAP: devindex of every extent. */
   devindex?: number;
+  /** GET_FMAP: bytes added to the device offset of every extent (4096: no longer 2 MiB aligned). */
+  shift?: number;
   delayMs?: number;
   crashAfterReply?: boolean;
   /** Only requests whose fuse_in_header.nodeid is this (GET_DAXDEV: the device index). */
@@ -43,6 +45,7 @@ const KEYS = new Set([
   "bytes",
   "name",
   "devindex",
+  "shift",
   "delayMs",
   "crashAfterReply",
   "nodeid",
@@ -106,6 +109,9 @@ export function parseScenario(text: string, file: string): Scenario {
         file,
         `rule ${i}: reply "${rule.reply}" needs "bytes" >= 0`,
       );
+    }
+    if (rule.shift !== undefined && !(Number.isInteger(rule.shift) && rule.shift >= 0)) {
+      throw new ScenarioError(file, `rule ${i}: "shift" must be an integer >= 0`);
     }
   });
   return { rules: rules as ScenarioRule[] };

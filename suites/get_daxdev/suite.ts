@@ -97,12 +97,15 @@ const LINK_IDX = 17;
 const HELD_IDX = 18;
 /** fmap extent device indexes outside the 24-slot table. */
 const OUT_OF_RANGE = [24, 40];
+/** A file whose fmap extent is moved 4 KiB off the 2 MiB alignment (device 0, otherwise valid). */
+const MISALIGNED: SeededFileSpec = { rel: "misaligned", size: 8192, seed: 399 };
 
 const caseFile = (idx: number): SeededFileSpec => ({ rel: `c${idx}`, size: 8192, seed: 300 + idx });
 const FILES = [
   VALID,
   VALID2,
   ...[...CASES.map((c) => c.idx), LINK_IDX, HELD_IDX, ...OUT_OF_RANGE].map(caseFile),
+  MISALIGNED,
 ];
 const p = (rel: string) => `${MNT}/${rel}`;
 
@@ -119,6 +122,7 @@ function scenario(env: Env): ScenarioRule[] {
   for (const idx of [...CASES.map((c) => c.idx), LINK_IDX, HELD_IDX, ...OUT_OF_RANGE]) {
     rules.push({ op: "GET_FMAP", file: caseFile(idx).rel, devindex: idx });
   }
+  rules.push({ op: "GET_FMAP", file: MISALIGNED.rel, shift: 4096 });
   for (const c of CASES) rules.push({ op: "GET_DAXDEV", nodeid: c.idx, ...c.rule(env) });
   rules.push({ op: "GET_DAXDEV", nodeid: LINK_IDX, name: LINK });
   if (env.dev1) rules.push({ op: "GET_DAXDEV", nodeid: HELD_IDX, name: env.dev1.path });
@@ -254,6 +258,17 @@ const tests: SuiteTest[] = [
       OUT_OF_RANGE.forEach((i, k) => assertRefused(ctx, `extent devindex ${i}`, "EINVAL", res.slice(2 * k, 2 * k + 2)));
       const asked = requestsOf(await readRequests(ctx, s.daemon!), "GET_DAXDEV", before);
       assert.deepEqual(asked.map((r) => r.nodeid), [], "no GET_DAXDEV for an index outside the table");
+    },
+  },
+  {
+    name: "fmap-extent-misaligned",
+    timeoutMs: 900_000,
+    async run(ctx) {
+      const s = await setup(ctx);
+      if (isSkip(s)) return s;
+      const res = await runProbe(ctx, accessOps(MISALIGNED.rel));
+      ctx.record({ results: res.map(outcome) });
+      assertRefused(ctx, "extent offset 4 KiB off 2 MiB alignment", "EINVAL", res);
     },
   },
   caseTest("name-not-usable", [7, 8, 9, 10]),
