@@ -558,6 +558,7 @@ async function runMount(a: Args): Promise<number> {
     slots[Shared.LOG_LEN] = BigInt(sb.logLen);
     slots[Shared.SB_PTR] = base;
     slots[Shared.LOG_PTR] = base + BigInt(sb.logOffset);
+    slots[Shared.CLIENT] = roleOf(sb) === "client" ? 1n : 0n;
   } else {
     slots[Shared.DEV_SIZE] = BigInt(deviceSize(device).size);
   }
@@ -654,6 +655,7 @@ async function bootstrapThroughMount(
     Number(slots[Shared.DEV_SIZE]),
   );
   slots[Shared.LOG_OFFSET] = BigInt(sb.logOffset);
+  Atomics.store(slots, Shared.CLIENT, roleOf(sb) === "client" ? 1n : 0n);
   Atomics.store(slots, Shared.LOG_LEN, BigInt(sb.logLen));
   await Promise.resolve();
   const logFd = libc.open(`${mnt}/.meta/.log`, libc.O_RDWR | libc.O_CLOEXEC);

@@ -9,6 +9,7 @@ import {
   decodeAccessIn,
   decodeGetxattrIn,
   decodeName,
+  decodeOpenIn,
   decodeReadIn,
   decodeSetattrIn,
   decodeWriteIn,
@@ -61,6 +62,8 @@ export const Shared = {
   SB_PTR: 4,
   /** Pointer to the log bytes. */
   LOG_PTR: 5,
+  /** 1 when this host is a client of the filesystem (its system uuid is not the superblock's). */
+  CLIENT: 6,
   COUNTERS_AT: 64,
   COUNTERS: 256,
   OVERRIDES_AT: 64 + 256 * 4,
@@ -71,6 +74,8 @@ export const Shared = {
 } as const;
 
 const DIRECT_IO_META = OpenFlag.DIRECT_IO;
+/** Access mode bits of fuse_open_in.flags (Linux O_ACCMODE; 0 is O_RDONLY). */
+const O_ACCMODE = 3;
 
 class FamfsServer implements FuseServer {
   private readonly profile: Profile;
@@ -271,6 +276,7 @@ class FamfsServer implements FuseServer {
       if (u) uid = u - 1;
       if (g) gid = g - 1;
     }
+    if (this.readOnlyFile(n)) mode &= ~0o222;
     return {
       ino: n.ino,
       size: BigInt(n.size),
@@ -299,6 +305,11 @@ class FamfsServer implements FuseServer {
       attrValid: this.attrT,
       attr: this.attr(n),
     };
+  }
+
+  /** A client replays the master's log: its files are read-only (the daemon's own .meta files excepted). */
+  private readOnlyFile(n: Node): boolean {
+    return (n.mode & S_IFMT) === S_IFREG && !n.meta && Atomics.load(this.slots, Shared.CLIENT) === 1n;
   }
 
   private dispatch(req: FuseRequest, rules: ScenarioRule[]): Reply {
@@ -331,6 +342,9 @@ class FamfsServer implements FuseServer {
       case Opcode.OPEN: {
         const n = this.node(nodeid);
         if (n.children) return { kind: "error", errno: Errno.EISDIR };
+        if (this.readOnlyFile(n) && (decodeOpenIn(req.body).flags & O_ACCMODE) !== 0) {
+          return { kind: "error", errno: Errno.EROFS };
+        }
         // No FLUSH on close: file data never passes through the daemon, and a dying daemon closing its own
         // .meta files would wait forever for a FLUSH (always waited for) on its own connection.
         const flags = (n.meta ? DIRECT_IO_META : 0) | OpenFlag.NOFLUSH;

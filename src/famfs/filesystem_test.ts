@@ -35,7 +35,7 @@ const IL_FMAP: Fmap = {
   }],
 };
 
-function setup(profile: ProfileName, scenario?: Scenario) {
+function setup(profile: ProfileName, scenario?: Scenario, role: "master" | "client" = "master") {
   const log = new Uint8Array(LOG_LEN);
   log.set(
     encodeLogHeader({
@@ -65,6 +65,7 @@ function setup(profile: ProfileName, scenario?: Scenario) {
   slots[Shared.DEV_SIZE] = BigInt(DEV);
   slots[Shared.LOG_OFFSET] = BigInt(M2);
   slots[Shared.LOG_LEN] = BigInt(LOG_LEN);
+  slots[Shared.CLIENT] = role === "client" ? 1n : 0n;
   slots[Shared.LOG_PTR] = BigInt(
     Deno.UnsafePointer.value(Deno.UnsafePointer.of(log)),
   );
@@ -239,6 +240,37 @@ Deno.test("famfs mode rfc-v2: fmap larger than the request's size is refused (ER
 Deno.test("famfs mode ref: opcode 53 is COPY_FILE_RANGE_64 there, answered ENOSYS", () => {
   const s = setup("ref");
   assertEquals(s.call(53, 1n), { kind: "error", errno: Errno.ENOSYS });
+});
+
+Deno.test("client role: files are read-only (mode without w bits, OPEN for writing refused with EROFS)", () => {
+  for (const role of ["master", "client"] as const) {
+    const s = setup("ref", undefined, role);
+    const a = s.lookup(1n, "a");
+    const flags = (f: number) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setUint32(0, f, true);
+      return b;
+    };
+    const opened = (f: number) => s.call(Opcode.OPEN, a, flags(f)).kind === "ok";
+    assertEquals(
+      [opened(0), opened(1), opened(2)],
+      role === "client" ? [true, false, false] : [true, true, true],
+      role,
+    );
+    assertEquals(
+      s.call(Opcode.OPEN, a, flags(2)),
+      role === "client" ? { kind: "error", errno: Errno.EROFS } : {
+        kind: "ok",
+        payload: encodeOpenOut(0n, OpenFlag.NOFLUSH),
+      },
+    );
+    const attr = s.call(Opcode.GETATTR, a, new Uint8Array(16));
+    assert(attr.kind === "ok" && attr.payload);
+    const mode = new DataView(attr.payload.buffer, attr.payload.byteOffset).getUint32(16 + 60, true);
+    assertEquals(mode & 0o777, role === "client" ? 0o444 : 0o644, `${role}: mode of a`);
+    // The daemon's own log stays writable (it maps it).
+    assertEquals(s.call(Opcode.OPEN, s.lookup(s.lookup(1n, ".meta"), ".log"), flags(2)).kind, "ok", role);
+  }
 });
 
 Deno.test("scenario shift: GET_FMAP extents moved off 2 MiB alignment, simple and interleaved", () => {

@@ -89,6 +89,7 @@ const ERRNO_NAMES: Record<number, string> = {
   22: "EINVAL",
   27: "EFBIG",
   28: "ENOSPC",
+  30: "EROFS",
   34: "ERANGE",
   36: "ENAMETOOLONG",
   38: "ENOSYS",

@@ -1,6 +1,6 @@
 // Permissions around famfs devices and files: a DAX node on a nodev mount (by flag or by superblock) is refused
 // at open, unprivileged users cannot make nodes, the ref profile works without CAP_SYS_RAWIO, and file mode, owner
-// and group bits hold for other users on open, read, write and mmap.
+// and group bits hold for other users on open, read, write and mmap, and a client host cannot write files.
 import assert from "node:assert/strict";
 import { must, type Skip, type Suite, type SuiteContext, type SuiteTest } from "../../src/suite.ts";
 import {
@@ -248,21 +248,42 @@ const modeBits: SuiteTest = {
   },
 };
 
+/** A system uuid that is not the superblock's (the master's): a daemon started with it is a client. */
+const CLIENT_UUID = "00000000-0000-0000-0000-0000000000c1";
+
 const clientRole: SuiteTest = {
   name: "client-role-files-not-writable",
+  timeoutMs: 300_000,
   async run(ctx) {
     const s = await setup(ctx);
     if (s) return s;
-    return {
-      skip: "the famfs daemon has no client role that changes file access: its role (FAMFS_SYSTEM_UUID vs the " +
-        "superblock's system uuid) only refuses log appends (creat/mkdir); files are served with the same modes",
-    };
+    const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT, { wrap: `env FAMFS_SYSTEM_UUID=${CLIENT_UUID}` });
+    try {
+      const mode = (await must(ctx, `stat -c %a ${MNT}/${F.rel}`)).trim();
+      // As root: mode bits do not stop root, so the daemon itself must refuse every way to write.
+      const res = await runProbe(ctx, [
+        { op: "open", path: `${MNT}/${F.rel}`, flags: "r", id: "f" },
+        { op: "read", fd: "f", off: 0, len: 4096, seed: F.seed },
+        { op: "open", path: `${MNT}/${F.rel}`, flags: "w", id: "fw" },
+        { op: "open", path: `${MNT}/${F.rel}`, flags: "rw", id: "frw" },
+        { op: "mmap", fd: "f", id: "m", len: TWO_MIB, prot: "rw" },
+      ]);
+      const got = [0, 1, 2, 3, 4].map((i) => byIndex(res, i)?.error ?? (byIndex(res, i) ? "ok" : "missing"));
+      ctx.record({ mode, asRoot: got });
+      assert.equal(mode, "444", "a client presents its files without write bits");
+      assert.deepEqual(got, ["ok", "ok", "EROFS", "EROFS", "EACCES"], "open/read/open-for-write/mmap-write as root");
+      assert.equal(byIndex(res, 1)!.mismatch, -1, "bytes read on the client");
+      await stopDaemon(ctx, d);
+    } catch (e) {
+      await killDaemon(ctx, d);
+      throw e;
+    }
   },
 };
 
 export const suite: Suite = {
   name: "permission_nodev",
   description: "nodev device nodes refused at open, no unprivileged nodes, no CAP_SYS_RAWIO needed (ref), " +
-    "mode/owner/group enforced for other users",
+    "mode/owner/group enforced for other users, client-role files read-only",
   tests: [nodevTmpfs, nodevSuperblock, unprivilegedNode, noRawio, modeBits, clientRole],
 };
