@@ -242,6 +242,12 @@ Deno.test("famfs mode ref: opcode 53 is COPY_FILE_RANGE_64 there, answered ENOSY
   assertEquals(s.call(53, 1n), { kind: "error", errno: Errno.ENOSYS });
 });
 
+Deno.test("GETXATTR is ENOSYS, so the kernel stops asking (no round trip per write for file_remove_privs)", () => {
+  const s = setup("ref");
+  const body = new Uint8Array([...new Uint8Array(8), ...new TextEncoder().encode("security.capability\0")]);
+  assertEquals(s.call(Opcode.GETXATTR, s.lookup(1n, "a"), body), { kind: "error", errno: Errno.ENOSYS });
+});
+
 Deno.test("client role: files are read-only (mode without w bits, OPEN for writing refused with EROFS)", () => {
   for (const role of ["master", "client"] as const) {
     const s = setup("ref", undefined, role);

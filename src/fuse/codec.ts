@@ -423,19 +423,6 @@ export function decodeAccessIn(buf: Uint8Array): number {
   return need(buf, Size.ACCESS_IN, "fuse_access_in").getUint32(0, true);
 }
 
-export interface GetxattrIn {
-  size: number;
-  name: string;
-}
-
-export function decodeGetxattrIn(buf: Uint8Array): GetxattrIn {
-  const v = need(buf, Size.GETXATTR_IN, "fuse_getxattr_in");
-  return {
-    size: v.getUint32(0, true),
-    name: decodeName(buf.subarray(Size.GETXATTR_IN)),
-  };
-}
-
 export function encodeGetxattrOut(size: number): Uint8Array {
   const out = new Uint8Array(Size.GETXATTR_OUT);
   view(out).setUint32(0, size, true);
