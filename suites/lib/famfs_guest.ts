@@ -150,20 +150,37 @@ export async function startDaemon(
   throw new Error(`famfs daemon on ${mnt} not ready (exit ${r.exitCode ?? "none: timeout"}): ${r.output.trim()}`);
 }
 
-/** Sends `signal`, waits up to `timeoutMs` for the process to go; true when it exited in time. */
+/** Waits (by time, not by loop count: shell loops are slow under TCG) until `pid` is gone; true when it went. */
+export async function waitGone(ctx: SuiteContext, pid: number, seconds: number): Promise<boolean> {
+  const r = await ctx.exec(`timeout ${seconds} tail --pid=${pid} -f /dev/null`, { timeoutMs: seconds * 1000 + 30_000 });
+  return r.code === 0;
+}
+
+/** Sends `signal` and waits up to `timeoutMs`; true when the process exited in time. */
 export async function signalDaemon(
   ctx: SuiteContext,
   d: Daemon,
   signal: "TERM" | "KILL",
   timeoutMs = 30_000,
 ): Promise<boolean> {
-  const r = await ctx.exec(
-    `kill -${signal} ${d.pid} 2>/dev/null; for i in $(seq ${Math.ceil(timeoutMs / 100)}); do ` +
-      `kill -0 ${d.pid} 2>/dev/null || exit 0; sleep 0.1; done; exit 1`,
-    // The loop forks a sleep per tick: slower than its nominal time under TCG.
-    { timeoutMs: 2 * timeoutMs + 10_000 },
-  );
-  return r.code === 0;
+  await ctx.exec(`kill -${signal} ${d.pid} 2>/dev/null; true`);
+  return await waitGone(ctx, d.pid, Math.ceil(timeoutMs / 1000));
+}
+
+/**
+ * Cleanup for finally blocks: SIGKILL; a daemon that does not die (stuck in a request to its own mount) is freed
+ * by aborting its connection; then the mount is detached.
+ */
+export async function killDaemon(ctx: SuiteContext, d: Daemon | undefined): Promise<void> {
+  if (!d) return;
+  const conn = await fuseConnection(ctx, d.mnt).catch(() => undefined);
+  if (await signalDaemon(ctx, d, "KILL", 10_000)) {
+    await ctx.exec(`grep -q ' ${d.mnt} ' /proc/mounts && umount -l ${d.mnt}; true`);
+    return;
+  }
+  if (conn) await ctx.exec(`echo 1 > /sys/fs/fuse/connections/${conn}/abort`);
+  await waitGone(ctx, d.pid, 20);
+  await ctx.exec(`grep -q ' ${d.mnt} ' /proc/mounts && umount -l ${d.mnt}; true`);
 }
 
 /**
@@ -187,14 +204,12 @@ export async function stopDaemon(
   if (opts.rebind) await bindDax(ctx, opts.rebind.dax, opts.rebind.driver);
 }
 
-/** Best-effort cleanup for finally blocks: kill the daemon, detach its mount. */
-export async function killDaemon(ctx: SuiteContext, d: Daemon | undefined): Promise<void> {
-  if (!d) return;
-  await ctx.exec(
-    `kill -9 ${d.pid} 2>/dev/null; for i in $(seq 100); do kill -0 ${d.pid} 2>/dev/null || break; sleep 0.1; done; ` +
-      `grep -q ' ${d.mnt} ' /proc/mounts && umount -l ${d.mnt}; true`,
-    { timeoutMs: 30_000 },
-  );
+/** Minor number of the mount's superblock = its directory under /sys/fs/fuse/connections. */
+export async function fuseConnection(ctx: SuiteContext, mnt: string): Promise<string> {
+  const out = await must(ctx, `awk '$5 == "${mnt}" { print $3 }' /proc/self/mountinfo | tail -1`);
+  const m = out.trim().match(/^0:(\d+)$/);
+  if (!m) throw new Error(`no anonymous device for ${mnt} in mountinfo: "${out.trim()}"`);
+  return m[1];
 }
 
 /** The daemon's request log, parsed (empty when it logged nothing yet). */

@@ -1,8 +1,8 @@
 // Host-side helpers of the permission_nodev, teardown and throughput suites on top of suites/lib: a probe that keeps
 // files open and mapped across operations (probe.ts; suites/lib's probe opens and closes per operation), run in the
-// background while a test tears the connection down, and daemon kills that cannot hang (fusectl abort fallback).
+// background while a test tears the connection down.
 import { must, type SuiteContext } from "../../src/suite.ts";
-import { type Daemon, famfsDevice, formatWithFiles, type SeededFileSpec, sq } from "../lib/famfs_guest.ts";
+import { famfsDevice, formatWithFiles, type SeededFileSpec, sq } from "../lib/famfs_guest.ts";
 import type { ProbeOp, ProbeResult } from "./probe_ops.ts";
 
 export {
@@ -11,48 +11,19 @@ export {
   daxDriver,
   famfsCli,
   famfsDevice,
+  fuseConnection,
+  killDaemon,
+  signalDaemon,
   sq,
   startDaemon,
   stopDaemon,
+  waitGone,
 } from "../lib/famfs_guest.ts";
 export type SeededFile = SeededFileSpec;
 
 /** mkfs on the suite's device, creates the files, leaves the device bound to fsdev_dax. */
 export async function prepareFs(ctx: SuiteContext, mnt: string, files: SeededFile[]): Promise<void> {
   await formatWithFiles(ctx, famfsDevice(ctx), mnt, files);
-}
-
-/** Waits (by time, not by loop count: shell loops are slow under TCG) until `pid` is gone; true when it went. */
-export async function waitGone(ctx: SuiteContext, pid: number, seconds: number): Promise<boolean> {
-  const r = await ctx.exec(`timeout ${seconds} tail --pid=${pid} -f /dev/null`, { timeoutMs: seconds * 1000 + 30_000 });
-  return r.code === 0;
-}
-
-/** Sends `signal` and waits up to `timeoutMs`; true when the process exited in time. */
-export async function signalDaemon(
-  ctx: SuiteContext,
-  d: Daemon,
-  signal: "TERM" | "KILL",
-  timeoutMs = 30_000,
-): Promise<boolean> {
-  await ctx.exec(`kill -${signal} ${d.pid} 2>/dev/null; true`);
-  return await waitGone(ctx, d.pid, Math.ceil(timeoutMs / 1000));
-}
-
-/**
- * Cleanup for finally blocks: SIGKILL; a daemon that does not die (stuck in a request to its own mount) is freed
- * by aborting its connection; then the mount is detached.
- */
-export async function killDaemon(ctx: SuiteContext, d: Daemon | undefined): Promise<void> {
-  if (!d) return;
-  const conn = await fuseConnection(ctx, d.mnt).catch(() => undefined);
-  if (await signalDaemon(ctx, d, "KILL", 10_000)) {
-    await ctx.exec(`grep -q ' ${d.mnt} ' /proc/mounts && umount -l ${d.mnt}; true`);
-    return;
-  }
-  if (conn) await ctx.exec(`echo 1 > /sys/fs/fuse/connections/${conn}/abort`);
-  await waitGone(ctx, d.pid, 20);
-  await ctx.exec(`grep -q ' ${d.mnt} ' /proc/mounts && umount -l ${d.mnt}; true`);
 }
 
 export function probeCommand(ctx: SuiteContext, ops: ProbeOp[], prefix = ""): string {
@@ -113,12 +84,4 @@ export async function waitProbe(
     if (enough || Date.now() > deadline) return { results: res, exited: !!exit, raw };
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-/** Minor number of the mount's superblock = its directory under /sys/fs/fuse/connections. */
-export async function fuseConnection(ctx: SuiteContext, mnt: string): Promise<string> {
-  const out = await must(ctx, `awk '$5 == "${mnt}" { print $3 }' /proc/self/mountinfo | tail -1`);
-  const m = out.trim().match(/^0:(\d+)$/);
-  if (!m) throw new Error(`no anonymous device for ${mnt} in mountinfo: "${out.trim()}"`);
-  return m[1];
 }
