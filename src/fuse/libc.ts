@@ -43,6 +43,9 @@ const symbols = {
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
   getuid: { parameters: [], result: "u32" },
   getgid: { parameters: [], result: "u32" },
+  setgroups: { parameters: ["usize", "pointer"], result: "i32" },
+  setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
   strerror: { parameters: ["i32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -304,6 +307,15 @@ export function getuid(): number {
 
 export function getgid(): number {
   return libc().getgid();
+}
+
+/** Becomes uid:gid with no supplementary groups, for good (every thread: glibc broadcasts set*id). */
+export function becomeUser(uid: number, gid: number): void {
+  if (
+    libc().setgroups(0n, null) !== 0 || libc().setresgid(gid, gid, gid) !== 0 || libc().setresuid(uid, uid, uid) !== 0
+  ) {
+    throw new Error(`cannot become ${uid}:${gid}: ${strerror(errno())}`);
+  }
 }
 
 /** True when this process is root and /dev/fuse exists (what mounting needs). */

@@ -221,7 +221,8 @@ const modeBits: SuiteTest = {
       op({ op: "read", fd: "g", off: 0, len: 4096, seed: GRP.seed }, undefined, "read 0640 as group member");
       op({ op: "open", path: `${MNT}/grp`, flags: "rw", id: "gw" }, "EACCES", "open 0640 group member O_RDWR");
       op({ op: "open", path: `${MNT}/d/g`, flags: "r", id: "dg" }, "EACCES", "open in a 0700 directory");
-      const res = await runProbe(ctx, ops, { prefix: OTHER_USER });
+      // Not under OTHER_USER: that user may not be able to read the checkout (e.g. a 0700 mktemp clone).
+      const res = await runProbe(ctx, ops, { as: { uid: 1000, gid: 1000 } });
       const seen = expect.map(([what], i) => [what, byIndex(res, i)?.error ?? (byIndex(res, i) ? "ok" : "missing")]);
       const mountOpts = (await must(ctx, `awk '$2 == "${MNT}" { print $4 }' /proc/mounts`)).trim();
       ctx.record({ asUid1000: Object.fromEntries(seen), mountOptions: mountOpts });

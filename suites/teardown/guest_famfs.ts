@@ -26,10 +26,12 @@ export async function prepareFs(ctx: SuiteContext, mnt: string, files: SeededFil
   await formatWithFiles(ctx, famfsDevice(ctx), mnt, files);
 }
 
-export function probeCommand(ctx: SuiteContext, ops: ProbeOp[], prefix = ""): string {
-  return `${prefix} ${ctx.deno} run --allow-ffi --allow-read ${ctx.repo}/suites/teardown/probe.ts ${
+/** The probe command; `as` runs the operations as another user (the probe drops to it after loading). */
+export function probeCommand(ctx: SuiteContext, ops: ProbeOp[], as?: { uid: number; gid: number }): string {
+  const user = as ? ` ${as.uid}:${as.gid}` : "";
+  return `${ctx.deno} run --allow-ffi --allow-read ${ctx.repo}/suites/teardown/probe.ts ${
     sq(JSON.stringify(ops))
-  }`;
+  }${user}`;
 }
 
 /** Parses probe output; a death by SIGBUS (exit 135) marks the access that was under way. */
@@ -47,10 +49,10 @@ export function parseProbe(stdout: string, code: number | null, signal: string |
 export async function runProbe(
   ctx: SuiteContext,
   ops: ProbeOp[],
-  opts: { prefix?: string; timeoutMs?: number } = {},
+  opts: { as?: { uid: number; gid: number }; timeoutMs?: number } = {},
 ): Promise<ProbeResult[]> {
   // `; exit $?` keeps a SIGBUS death an exit status (135): OpenSSH has no name for SIGBUS.
-  const r = await ctx.exec(`${probeCommand(ctx, ops, opts.prefix)}; exit $?`, { timeoutMs: opts.timeoutMs ?? 120_000 });
+  const r = await ctx.exec(`${probeCommand(ctx, ops, opts.as)}; exit $?`, { timeoutMs: opts.timeoutMs ?? 120_000 });
   const res = parseProbe(r.stdout, r.code, r.signal);
   if (r.code !== 0 && !res.some((x) => x.error === "SIGBUS")) {
     throw new Error(`probe failed (exit ${r.code ?? r.signal}): ${r.stderr || r.stdout}`);

@@ -1,7 +1,8 @@
 // Runs in the guest: performs a list of file operations given as JSON (argv[0]) and prints one JSON line per
 // operation as soon as it finishes. An access that may fault prints a "begin" line first, so a caller that sees
 // the process die of SIGBUS knows which access faulted (see probe_client.ts).
-// Usage: deno run --allow-ffi --allow-read probe.ts '[{"op":"open","path":"/mnt/f","flags":"r"}, ...]'
+// Usage: deno run --allow-ffi --allow-read probe.ts '[{"op":"open","path":"/mnt/f","flags":"r"}, ...]' [UID:GID]
+// With UID:GID the probe (started as root, so it can load from any checkout) runs its operations as that user.
 import { firstMismatch } from "../../src/famfs/seed.ts";
 import * as libc from "../../src/fuse/libc.ts";
 import type { ProbeOp } from "./probe_ops.ts";
@@ -84,6 +85,10 @@ async function run(op: ProbeOp): Promise<Record<string, unknown>> {
 }
 
 const ops = JSON.parse(Deno.args[0]) as ProbeOp[];
+if (Deno.args[1]) {
+  const [uid, gid] = Deno.args[1].split(":").map(Number);
+  libc.becomeUser(uid, gid);
+}
 for (const [i, op] of ops.entries()) {
   if (op.op === "touch") say({ i, begin: true });
   try {
