@@ -3,7 +3,7 @@
 // process die of SIGBUS, knows which access faulted and can restart at the next operation.
 // Usage: deno run -A famfs_probe.ts [FIRST_OP_INDEX] < ops.json   (-A: /dev and /proc paths)
 import { resolveRange } from "../../src/famfs/alloc.ts";
-import { createFile, openMeta } from "../../src/famfs/cli.ts";
+import { createFile, openMeta } from "../../src/famfs/mod.ts";
 import { seededBytes } from "../../src/famfs/seed.ts";
 import * as libc from "../../src/fuse/libc.ts";
 import type { Expected, ProbeOp, ProbeResult } from "./probe_ops.ts";
