@@ -26,7 +26,7 @@ export const FAMFS_FM_ALL_HOSTS_RW = 2;
 export const LogEntryType = { FILE: 0, MKDIR: 1, DELETE: 2, ADD_DAXDEV: 3 } as const;
 
 /** Byte offsets inside one entry (the union arms start at 16). */
-export const EntryField = {
+const EntryField = {
   seqnum: 0,
   type: 8,
   fileSize: 16,
