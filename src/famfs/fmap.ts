@@ -150,3 +150,11 @@ export function encodeDaxdevOut(d: DaxdevOut): Uint8Array {
   }
   return DAXDEV_OUT.encode({ index: d.index, name });
 }
+
+/** Largest GET_FMAP payload the kernel accepts: the size it asks for (rfc-v2) or the profile's limit. */
+export function fmapReplyLimit(p: Profile, requestBody: Uint8Array): number {
+  if (p.fmapRequestHasBody && requestBody.byteLength >= 4) {
+    return new DataView(requestBody.buffer, requestBody.byteOffset, 4).getUint32(0, true);
+  }
+  return p.fmapReplyMax;
+}
