@@ -7,6 +7,7 @@ import { Errno, InitFlag, Opcode, S_IFMT, S_IFREG, SetattrValid } from "../fuse/
 import {
   type Attr,
   decodeAccessIn,
+  decodeGetxattrIn,
   decodeName,
   decodeOpenIn,
   decodeReadIn,
@@ -314,8 +315,7 @@ class FamfsServer implements FuseServer, FamfsFacts {
       case Opcode.GETXATTR:
         return { kind: "error", errno: Errno.ENOSYS };
       case Opcode.LISTXATTR: {
-        const size = new DataView(req.body.buffer, req.body.byteOffset, 8)
-          .getUint32(0, true);
+        const size = decodeGetxattrIn(req.body);
         return size === 0 ? { kind: "ok", payload: encodeGetxattrOut(0) } : { kind: "ok", payload: new Uint8Array() };
       }
       default:
