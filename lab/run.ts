@@ -81,6 +81,7 @@ async function runInGuest(
       debugKernel: req.kernel.flavour === "debug",
       runDir,
       append: req.append,
+      accel: req.accel,
       onConsole: (c) => watch.feed(c),
       log: req.log,
     });
@@ -98,14 +99,13 @@ async function runInGuest(
   req.log(
     `lab: ${topology.name} guest ready in ${(guest.bootMs / 1000).toFixed(1)} s`,
   );
-  const series = req.kernel.series;
   const details: Record<string, unknown> = {};
   const ctx: SuiteContext = {
     exec: (cmd, opts) => guest.ssh.exec(cmd, opts),
     devices: guest.devices,
     topology,
     kernel: kernel.description,
-    profile: await seriesProfile(series),
+    profile: kernel.famfs.profile,
     repo: REPO_DIR,
     deno: GUEST_DENO,
     record: (d) => Object.assign(details, d),
