@@ -249,8 +249,9 @@
  *  - add FUSE_URING_ZERO_COPY, FUSE_URING_ENT_ZERO_COPY, and
  *    FOPEN_IO_URING_ZERO_COPY flag
  *
- *  7.47
- *  - add FUSE_DAX_FMAP init flag
+ *  famfs (V3..V10 numbering, no minor version of its own)
+ *  - add FUSE_DAX_FMAP init flag (shares bit 43 with
+ *    FUSE_HAS_IO_URING_BUFPOOL, see below)
  *  - add FUSE_GET_FMAP and FUSE_GET_DAXDEV opcodes
  *  - add struct fuse_famfs_fmap_header, struct fuse_famfs_simple_ext,
  *    struct fuse_famfs_iext and struct fuse_daxdev_out
@@ -472,7 +473,10 @@ struct fuse_file_lock {
  * FUSE_HAS_IO_URING_BUFPOOL: kernel supports io-uring buffer pools
  * FUSE_DAX_FMAP: regular files are backed by DAX devices; the kernel asks
  *		  for each file's map with FUSE_GET_FMAP at open and for the
- *		  devices it references with FUSE_GET_DAXDEV (famfs)
+ *		  devices it references with FUSE_GET_DAXDEV (famfs).  It has
+ *		  the value of FUSE_HAS_IO_URING_BUFPOOL: a kernel can offer
+ *		  only one of them, so CONFIG_FUSE_FAMFS_DAX excludes
+ *		  CONFIG_FUSE_IO_URING
  */
 #define FUSE_ASYNC_READ		(1 << 0)
 #define FUSE_POSIX_LOCKS	(1 << 1)
@@ -1386,7 +1390,8 @@ struct fuse_uring_cmd_req {
  * fuse_famfs_fmap_header followed, for FUSE_FAMFS_EXT_SIMPLE, by nextents
  * struct fuse_famfs_simple_ext or, for FUSE_FAMFS_EXT_INTERLEAVE, by
  * nextents groups of one struct fuse_famfs_iext followed by ie_nstrips
- * struct fuse_famfs_simple_ext.  The whole reply fits in one page.
+ * struct fuse_famfs_simple_ext.  The whole reply fits in one page.  Every
+ * extent and strip must be on device index 0.
  *
  * FUSE_GET_DAXDEV has no request body either: the index of the device in
  * the connection's table is passed in fuse_in_header.nodeid.  The reply is
