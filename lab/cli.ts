@@ -74,10 +74,9 @@ async function kernelFor(o: LabOptions): Promise<Kernel> {
 
 /** --dry-run: the QEMU command line of each topology's guest, with the accelerator known so far. */
 async function printDryRun(o: LabOptions, runDir: (topology: string) => string): Promise<void> {
-  const accel = o.accel ?? (await cachedVerdict())?.accel ?? "tcg";
-  if (!o.accel) {
-    log(`lab: accelerator ${accel} (${accel === "tcg" ? "KVM not probed yet, or unusable" : "cached probe"})`);
-  }
+  const { accel, why } = o.accel ? { accel: o.accel, why: `--accel ${o.accel} given` } : await cachedVerdict() ??
+    { accel: "tcg" as const, why: "KVM not probed yet (the first boot probes it)" };
+  log(`lab: accelerator ${accel}: ${why}`);
   for (const name of o.topology.split(",")) {
     const topology = await loadTopology(name);
     const argv = renderQemuArgs({
