@@ -6,7 +6,7 @@ import { buildKernel } from "../lab/kernel.ts";
 import { renderQemuArgs } from "../lab/qemu_args.ts";
 import { TEST_KERNELS } from "../lab/test_kernels.ts";
 import { loadTopology } from "../lab/topology.ts";
-import { hostAccel } from "../lab/vm.ts";
+import { chooseAccel } from "../lab/accel.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 
@@ -31,6 +31,7 @@ async function timed(cmd: string, args: string[]): Promise<number> {
 }
 
 const kernel = await buildKernel(TEST_KERNELS.default, (l) => console.error(l));
+const { accel } = await chooseAccel({ kernelImage: kernel.image, log: (l) => console.error(l) });
 const tmp = await Deno.makeTempDir({ prefix: "famfs-lab-bench-" });
 try {
   // The same machine as the lab's bare topology; only the init differs.
@@ -40,7 +41,7 @@ try {
     runDir: tmp,
     init: `${REPO_DIR}/bench/bare-init.sh`,
     sshPort: 10000 + (Deno.pid % 20000),
-    accel: hostAccel(),
+    accel,
   });
   const bareTimes: number[] = [], labTimes: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -53,6 +54,8 @@ try {
         "bare",
         "--kernel",
         kernel.image,
+        "--profile",
+        kernel.famfs.profile ?? "none",
         "--run-id",
         `bench-${i}`,
         "--",
@@ -68,7 +71,7 @@ try {
     `boot: bare QEMU boot+poweroff median ${b.toFixed(2)} s; lab exec -- true median ${l.toFixed(2)} s`,
   );
   console.log(
-    `boot: ratio lab/bare ${(l / b).toFixed(2)}x (goal <= 1.50x) over ${ROUNDS} alternating rounds, ${hostAccel()}`,
+    `boot: ratio lab/bare ${(l / b).toFixed(2)}x (goal <= 1.50x) over ${ROUNDS} alternating rounds, ${accel}`,
   );
 } finally {
   await Deno.remove(tmp, { recursive: true });

@@ -36,14 +36,23 @@ export async function processArgs(pid: number): Promise<string | null> {
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
-/** `deno <LAB_CLI...> <command>` runs the lab CLI with the permissions of `deno task lab`. */
-export const LAB_CLI = [
-  "run",
+/**
+ * The permissions of the lab's deno tasks (deno.json; lab/permissions_test.ts keeps them equal).
+ * --deny-ffi: ssh2 tries its optional native addon (sshcrypto.node, built by npm where a compiler
+ * exists); Deno cannot load it anyway (not a Node-API module), so it is refused without asking and
+ * ssh2 takes its pure-JS crypto on every machine. --no-prompt: any permission the lab lacks fails
+ * at once, in a terminal as in CI.
+ */
+export const LAB_PERMISSIONS = [
+  "--no-prompt",
   "--allow-read",
   "--allow-write",
   "--allow-run",
   "--allow-env",
   "--allow-sys",
   "--allow-net",
-  `${REPO_DIR}/lab/cli.ts`,
+  "--deny-ffi",
 ];
+
+/** `deno <LAB_CLI...> <command>` runs the lab CLI with the permissions of `deno task lab`. */
+export const LAB_CLI = ["run", ...LAB_PERMISSIONS, `${REPO_DIR}/lab/cli.ts`];

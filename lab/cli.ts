@@ -1,15 +1,18 @@
 // famfs-lab: one CLI over small modules. It parses options, then wires provisioning, kernel
 // builds, guests and suites together; all the work lives in the modules it calls.
+import { cachedVerdict } from "./accel.ts";
 import { REPO_DIR } from "./cache.ts";
+import { knownChoices } from "./choices.ts";
 import { buildKernel, type Kernel, KernelBuildError } from "./kernel.ts";
-import { type LabOptions, parseOptions, UsageError } from "./options.ts";
+import { checkChoices, type LabOptions, parseOptions, UsageError } from "./options.ts";
+import { ProfileDetectError } from "./profile_detect.ts";
 import { PatchApplyError, SeriesError } from "./patches.ts";
 import { provision, ProvisionError } from "./provision.ts";
 import { QmpError } from "./qmp.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
 import { SshError } from "./ssh.ts";
 import { loadTopology, TopologyError } from "./topology.ts";
-import { Guest, GUEST_INIT, GuestError, hostAccel, reapOrphans } from "./vm.ts";
+import { Guest, GUEST_INIT, GuestError, reapOrphans } from "./vm.ts";
 import { famfsLine, newRunId, type RunOutcome, runSuites, UnknownSuiteError } from "./run.ts";
 import { runSensitivity } from "./sensitivity.ts";
 import { countLine, countResults } from "./report/result.ts";
@@ -39,6 +42,9 @@ Options:
       --mutant NAME         also apply vm-images/mutants/NAME.patch on top of the series
                             (sensitivity: only these mutants; repeatable there)
       --flavour base|debug  debug adds KASAN, kmemleak and lockdep
+      --profile ref|v3|rfc-v2|none  the famfs protocol of the kernel (default: read from the
+                            built tree's fuse.h and .config; required with --kernel)
+      --accel kvm|tcg       skip the KVM probe (default: KVM if a probe boot under it prints)
       --fragment FILE       extra kconfig fragment (repeatable)
       --append WORD         extra kernel command line word (repeatable)
       --run-id ID           name of the run folder under reports/ (default: a timestamp)
@@ -62,24 +68,36 @@ async function kernelFor(o: LabOptions): Promise<Kernel> {
   log(
     `kernel: ${k.description}${k.cached ? " (cached)" : ` (built in ${Math.round(k.buildMs / 1000)} s)`}`,
   );
+  log(`kernel: famfs profile ${k.famfs.profile ?? "none"}: ${k.famfs.how}`);
   return k;
 }
 
-async function bootFor(o: LabOptions, runDir: string): Promise<Guest | null> {
-  const topology = await loadTopology(o.topology);
-  if (o.dryRun) {
+/** --dry-run: the QEMU command line of each topology's guest, with the accelerator known so far. */
+async function printDryRun(o: LabOptions, runDir: (topology: string) => string): Promise<void> {
+  const { accel, why } = o.accel ? { accel: o.accel, why: `--accel ${o.accel} given` } : await cachedVerdict() ??
+    { accel: "tcg" as const, why: "KVM not probed yet (the first boot probes it)" };
+  log(`lab: accelerator ${accel}: ${why}`);
+  for (const name of o.topology.split(",")) {
+    const topology = await loadTopology(name);
     const argv = renderQemuArgs({
       topology,
       kernel: "<bzImage>",
-      runDir,
+      runDir: runDir(topology.name),
       init: GUEST_INIT,
       sshPort: 10022,
-      accel: hostAccel(),
+      accel,
       append: o.append,
     });
     console.log(shellQuote(argv));
+  }
+}
+
+async function bootFor(o: LabOptions, runDir: string): Promise<Guest | null> {
+  if (o.dryRun) {
+    await printDryRun(o, () => runDir);
     return null;
   }
+  const topology = await loadTopology(o.topology);
   await provision(log);
   await reapOrphans(log);
   const k = await kernelFor(o);
@@ -91,6 +109,7 @@ async function bootFor(o: LabOptions, runDir: string): Promise<Guest | null> {
     debugKernel: o.kernel.flavour === "debug",
     runDir,
     append: o.append,
+    accel: o.accel,
     log,
   });
   log(
@@ -173,6 +192,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return o.command === "" && !o.help ? 2 : 0;
   }
+  checkChoices(o, knownChoices());
   switch (o.command) {
     case "provision":
       await provision(log);
@@ -186,7 +206,8 @@ async function main(argv: string[]): Promise<number> {
       return await cmdShell(o);
     case "run":
       if (o.dryRun) {
-        return (await bootFor(o, `${REPO_DIR}/reports/<run-id>/<topology>`)) ? 1 : 0;
+        await printDryRun(o, (t) => `${REPO_DIR}/reports/<run-id>/${t}`);
+        return 0;
       }
       await provision(log);
       await reapOrphans(log);
@@ -199,7 +220,9 @@ async function main(argv: string[]): Promise<number> {
       log(`lab: ${await reapOrphans(log)} orphaned QEMU process(es) killed`);
       return 0;
     default:
-      throw new UsageError(`unknown command "${o.command}"`);
+      throw new UsageError(
+        `${o.command}: unknown command; commands: run, shell, exec, kernel, provision, sensitivity, clean`,
+      );
   }
 }
 
@@ -210,6 +233,7 @@ if (import.meta.main) {
     TopologyError,
     ProvisionError,
     KernelBuildError,
+    ProfileDetectError,
     PatchApplyError,
     SeriesError,
     GuestError,

@@ -13,12 +13,17 @@ import {
   seriesFragment,
 } from "./patches.ts";
 import { Progress } from "./progress.ts";
+import { detectProfile, type FamfsDetection } from "./profile_detect.ts";
+import type { ProfileName } from "../src/famfs/profiles.ts";
 
 export type Flavour = "base" | "debug";
 export type KernelSource =
   | { kind: "debian" }
   | { kind: "tree"; path: string }
   | { kind: "image"; path: string };
+
+/** A famfs profile named by the user; "none" says the kernel has no famfs support. */
+export type ProfileChoice = ProfileName | "none";
 
 export interface KernelRequest {
   source: KernelSource;
@@ -27,6 +32,8 @@ export interface KernelRequest {
   mutant?: string;
   /** Extra kconfig fragment files, applied last. */
   fragments: string[];
+  /** --profile: the famfs protocol to use instead of the one read from the built tree. */
+  profile?: ProfileChoice;
 }
 
 export interface Kernel {
@@ -36,6 +43,8 @@ export interface Kernel {
   key: string;
   cached: boolean;
   buildMs: number;
+  /** The famfs protocol the kernel speaks and how that was found. */
+  famfs: FamfsDetection;
 }
 
 export class KernelBuildError extends Error {
@@ -339,12 +348,21 @@ export async function buildKernel(
         `--kernel ${req.source.path}: no such file (give a bzImage path)`,
       );
     }
+    if (!req.profile) {
+      throw new KernelBuildError(
+        `--kernel ${req.source.path}: a prebuilt image needs --profile (ref, v3, rfc-v2, none)`,
+      );
+    }
     return {
       image: req.source.path,
       description: `image ${req.source.path}`,
       key: "image",
       cached: true,
       buildMs: 0,
+      famfs: {
+        profile: req.profile === "none" ? null : req.profile,
+        how: `--profile ${req.profile} given for the prebuilt image`,
+      },
     };
   }
   const started = Date.now();
@@ -384,7 +402,8 @@ export async function buildKernel(
   const lock = await Deno.open(`${dir}.lock`, { create: true, write: true });
   await lock.lock(true);
   try {
-    return await buildLocked(req, { source, patches, fragments, key, keyOf, description, dir, started }, log);
+    const plan = { source, patches, fragments, key, keyOf, description, dir, started, seriesPath: resolved };
+    return await buildLocked(req, plan, log);
   } finally {
     lock.close();
   }
@@ -400,6 +419,8 @@ interface BuildPlan {
   description: string;
   dir: string;
   started: number;
+  /** The series folder or mbox applied, if any (its `profile` file is a cross-check). */
+  seriesPath: string | null;
 }
 
 /** The finished build of the longest proper prefix of the patches (same source and config), if cached. */
@@ -418,12 +439,15 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
   const { source, patches, fragments, key, description, dir, started } = p;
   // A user's tree may have changed since: always let make decide what to rebuild.
   if (req.source.kind === "debian" && await exists(`${dir}/bzImage`)) {
+    // Builds cached before the header was kept: the patched tree still has it (or is made again).
+    if (!await exists(`${dir}/fuse.h`)) await keepFuseHeader(await patchedTree(source, patches, log), dir);
     return {
       image: `${dir}/bzImage`,
       description,
       key,
       cached: true,
       buildMs: Date.now() - started,
+      famfs: await famfsOf(req, p),
     };
   }
   const seed = req.source.kind === "debian" ? await builtPrefix(p) : undefined;
@@ -434,6 +458,7 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
   await make(tree, out, `${dir}/build.log`);
   await Deno.copyFile(`${out}/arch/x86/boot/bzImage`, `${dir}/bzImage`);
   await Deno.copyFile(`${out}/.config`, `${dir}/config`);
+  await keepFuseHeader(tree, dir);
   await Deno.writeTextFile(
     `${dir}/manifest.json`,
     JSON.stringify(
@@ -453,5 +478,44 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
     key,
     cached: false,
     buildMs: Date.now() - started,
+    famfs: await famfsOf(req, p),
   };
+}
+
+/** The uapi header the famfs profile is read from, kept beside the build's `config`. */
+async function keepFuseHeader(tree: string, dir: string): Promise<void> {
+  await Deno.copyFile(`${tree}/include/uapi/linux/fuse.h`, `${dir}/fuse.h`);
+}
+
+/** The series' own statement of its profile (a `profile` file beside the patches), if any. */
+async function seriesProfileFile(seriesPath: string | null): Promise<string | null> {
+  if (!seriesPath) return null;
+  return (await Deno.readTextFile(`${seriesPath}/profile`).catch(() => "")).trim() || null;
+}
+
+/**
+ * The famfs profile of a build, read from its fuse.h and .config; --profile overrides it, and a
+ * series' `profile` file that disagrees with the tree stops the run.
+ */
+async function famfsOf(req: KernelRequest, p: BuildPlan): Promise<FamfsDetection> {
+  const tree = p.patches.length ? treeDir(p.source.id, p.patches) : p.source.path;
+  const read = () =>
+    Promise.all([Deno.readTextFile(`${p.dir}/fuse.h`), Deno.readTextFile(`${p.dir}/config`)])
+      .then(([h, c]) => detectProfile(h, c, `the built tree ${tree}`));
+  if (req.profile) {
+    const said = await read().then((d) => d.profile ?? "no famfs support", (e: Error) => e.message);
+    return {
+      profile: req.profile === "none" ? null : req.profile,
+      how: `--profile ${req.profile} given (the tree says: ${said})`,
+    };
+  }
+  const detected = await read();
+  const stated = await seriesProfileFile(p.seriesPath);
+  if (stated && stated !== (detected.profile ?? "none")) {
+    throw new KernelBuildError(
+      `series ${p.seriesPath}: its profile file says ${stated}, but ${detected.how}; ` +
+        `fix the profile file or pass --profile`,
+    );
+  }
+  return detected;
 }

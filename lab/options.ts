@@ -1,12 +1,28 @@
-// Command-line options -> typed requests (kernel, topology). No effects here.
+// Command-line options -> typed requests (kernel, topology); user mistakes -> one-line UsageError.
+// No effects here: the names that exist on disk come in as `Choices`.
 import { parseArgs } from "node:util";
-import type { Flavour, KernelRequest } from "./kernel.ts";
+import type { Flavour, KernelRequest, ProfileChoice } from "./kernel.ts";
+import { PROFILES } from "../src/famfs/profiles.ts";
+import type { Accel } from "./accel_verdict.ts";
 
+/** A mistake in the command line: one line naming the bad input and what to give instead. */
 export class UsageError extends Error {
   constructor(message: string) {
-    super(`${message}\nSee: lab --help`);
+    super(message);
     this.name = "UsageError";
   }
+}
+
+const FLAVOURS: readonly Flavour[] = ["base", "debug"];
+export const PROFILE_CHOICES: readonly ProfileChoice[] = [...Object.values(PROFILES).map((p) => p.name), "none"];
+const ACCELS: readonly Accel[] = ["kvm", "tcg"];
+
+function oneOf<T extends string>(option: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UsageError(`${option} ${value}: unknown; choices: ${choices.join(", ")}`);
+  }
+  return value as T;
 }
 
 /** The series the main job's kernel carries when none is named (undefined: stock kernel). */
@@ -26,6 +42,8 @@ export const OPTION_SPEC = {
   suite: { type: "string", multiple: true },
   "run-id": { type: "string" },
   check: { type: "boolean" },
+  profile: { type: "string" },
+  accel: { type: "string" },
 } as const;
 
 export interface LabOptions {
@@ -41,6 +59,16 @@ export interface LabOptions {
   mutants: string[];
   runId?: string;
   check: boolean;
+  /** --accel: skip the KVM probe. */
+  accel?: Accel;
+}
+
+/** parseArgs' own message, reduced to the option it did not know and the ones it does. */
+function parseArgsMistake(e: Error): UsageError {
+  const unknown = e.message.match(/^Unknown option '([^']+)'/)?.[1];
+  if (!unknown) return new UsageError(e.message.split("\n")[0]);
+  const known = Object.keys(OPTION_SPEC).map((k) => `--${k}`).join(" ");
+  return new UsageError(`${unknown}: unknown option; options: ${known}`);
 }
 
 export function parseOptions(argv: string[]): LabOptions {
@@ -56,13 +84,11 @@ export function parseOptions(argv: string[]): LabOptions {
       strict: true,
     });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw parseArgsMistake(e as Error);
   }
   const v = parsed.values;
-  const flavour = (v.flavour ?? "base") as Flavour;
-  if (flavour !== "base" && flavour !== "debug") {
-    throw new UsageError(`--flavour ${v.flavour}: must be base or debug`);
-  }
+  const flavour = oneOf("--flavour", v.flavour, FLAVOURS) ?? "base";
+  const profile = oneOf("--profile", v.profile, PROFILE_CHOICES);
   const mutants = v.mutant ?? [];
   const command = parsed.positionals[0] ?? "";
   if (mutants.length > 1 && command !== "sensitivity") {
@@ -71,6 +97,12 @@ export function parseOptions(argv: string[]): LabOptions {
   if (v.kernel && (v["kernel-src"] || v.series || mutants.length)) {
     throw new UsageError(
       "--kernel (a prebuilt image) cannot be combined with --kernel-src, --series or --mutant",
+    );
+  }
+  if (v.kernel && !profile) {
+    throw new UsageError(
+      `--kernel ${v.kernel}: a prebuilt image needs --profile ${PROFILE_CHOICES.join("|")} ` +
+        "(its famfs protocol cannot be read from a tree)",
     );
   }
   const source: KernelRequest["source"] = v.kernel
@@ -93,11 +125,50 @@ export function parseOptions(argv: string[]): LabOptions {
       series,
       mutant: command === "sensitivity" ? undefined : mutants[0],
       fragments: v.fragment ?? [],
+      profile,
     },
     append: v.append ?? [],
     suites: v.suite ?? [],
     mutants,
     runId: v["run-id"],
     check: v.check ?? false,
+    accel: oneOf("--accel", v.accel, ACCELS),
   };
+}
+
+/** The names that exist: suites, topologies, series and mutants in the repository. */
+export interface Choices {
+  suites: string[];
+  topologies: string[];
+  series: string[];
+  mutants: string[];
+}
+
+/** Refuses names that do not exist (paths to a topology or series are checked when read). */
+export function checkChoices(o: LabOptions, c: Choices): void {
+  const check = (option: string, values: string[], known: string[], isPath: (v: string) => boolean, or = "") => {
+    for (const v of values) {
+      if (!isPath(v) && !known.includes(v)) {
+        throw new UsageError(`${option} ${v}: unknown; choices: ${known.join(", ")}${or}`);
+      }
+    }
+  };
+  const never = () => false;
+  check("--suite", o.suites, c.suites, never);
+  check(
+    "--topology",
+    o.topology.split(","),
+    c.topologies,
+    (t) => t.includes("/") || t.endsWith(".json"),
+    " or a path to a .json file",
+  );
+  check("--mutant", o.mutants, c.mutants, never);
+  // A name (no slash, no dot) is a folder under vm-images/series/; anything else is a path.
+  check(
+    "--series",
+    o.kernel.series ? [o.kernel.series] : [],
+    [...c.series, "none"],
+    (s) => s.includes("/") || s.includes("."),
+    " or a path to a folder of patches or an mbox",
+  );
 }

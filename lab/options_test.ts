@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_SERIES, parseOptions, UsageError } from "./options.ts";
+import { checkChoices, type Choices, DEFAULT_SERIES, parseOptions, UsageError } from "./options.ts";
 
 Deno.test("exec keeps everything after -- as the guest command", () => {
   const o = parseOptions(["exec", "-t", "pmem", "--", "ndctl", "list", "-N"]);
@@ -15,6 +15,7 @@ Deno.test("kernel options become a typed request; defaults are Debian source, ba
     series: DEFAULT_SERIES,
     mutant: undefined,
     fragments: [],
+    profile: undefined,
   });
   const o = parseOptions([
     "kernel",
@@ -33,6 +34,7 @@ Deno.test("kernel options become a typed request; defaults are Debian source, ba
     series: "/tmp/s.mbox",
     mutant: undefined,
     fragments: ["a.config"],
+    profile: undefined,
   });
   assert.equal(
     parseOptions(["kernel", "--series", "none"]).kernel.series,
@@ -47,12 +49,63 @@ Deno.test("contradictory or unknown options are refused with the reason", () => 
   );
   assert.throws(
     () => parseOptions(["run", "--flavour", "fast"]),
-    /--flavour fast: must be base or debug/,
+    /: --flavour fast: unknown; choices: base, debug$/,
   );
   assert.throws(
     () => parseOptions(["run", "--bogus"]),
-    (e) => e instanceof UsageError,
+    (e) => e instanceof UsageError && /^--bogus: unknown option; options: .*--topology.*--profile/.test(e.message),
   );
+});
+
+Deno.test("--profile and --accel take one of their choices; a prebuilt --kernel needs --profile", () => {
+  assert.equal(parseOptions(["run", "--profile", "v3"]).kernel.profile, "v3");
+  assert.equal(parseOptions(["exec", "--kernel", "bz", "--profile", "none"]).kernel.profile, "none");
+  assert.equal(parseOptions(["run", "--accel", "tcg"]).accel, "tcg");
+  assert.equal(parseOptions(["run"]).accel, undefined);
+  assert.throws(
+    () => parseOptions(["run", "--profile", "v10"]),
+    /: --profile v10: unknown; choices: rfc-v2, v3, ref, none$/,
+  );
+  assert.throws(() => parseOptions(["run", "--accel", "hvf"]), /: --accel hvf: unknown; choices: kvm, tcg$/);
+  assert.throws(
+    () => parseOptions(["exec", "--kernel", "bz"]),
+    /: --kernel bz: a prebuilt image needs --profile rfc-v2\|v3\|ref\|none/,
+  );
+});
+
+const CHOICES: Choices = {
+  suites: ["smoke", "teardown"],
+  topologies: ["cxl", "default", "pmem"],
+  series: ["ref"],
+  mutants: ["leak-name"],
+};
+
+Deno.test("names that do not exist are refused in one line with the choices; paths pass through", () => {
+  const bad = (argv: string[]) => {
+    try {
+      checkChoices(parseOptions(argv), CHOICES);
+    } catch (e) {
+      assert.ok(e instanceof UsageError);
+      assert.ok(!e.message.includes("\n"), e.message);
+      return e.message;
+    }
+    return "accepted";
+  };
+  assert.equal(
+    bad(["run", "--suite", "smoke", "--suite", "nosuch"]),
+    "--suite nosuch: unknown; choices: smoke, teardown",
+  );
+  assert.equal(
+    bad(["run", "-t", "pmem,cx1"]),
+    "--topology cx1: unknown; choices: cxl, default, pmem or a path to a .json file",
+  );
+  assert.equal(bad(["shell", "--mutant", "leak"]), "--mutant leak: unknown; choices: leak-name");
+  assert.equal(
+    bad(["kernel", "--series", "v9"]),
+    "--series v9: unknown; choices: ref, none or a path to a folder of patches or an mbox",
+  );
+  assert.equal(bad(["run", "-t", "my/topo.json", "--series", "./v9.mbox", "--suite", "smoke"]), "accepted");
+  assert.equal(bad(["kernel", "--series", "none"]), "accepted");
 });
 
 Deno.test("the main job covers the pmem and the CXL topology; a single guest defaults to both kinds in one", () => {

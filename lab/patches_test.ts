@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { findHunk, parseGitApplyError, readSeries, SeriesError, splitMbox } from "./patches.ts";
-import { seriesProfile } from "./run.ts";
 
 const dir = new URL("./testdata/patches/", import.meta.url).pathname;
 const patchName = "0001-fuse-annotate-passthrough-option.patch";
@@ -65,13 +64,6 @@ Deno.test("parseGitApplyError: a missing file names the file and keeps git's wor
 Deno.test("findHunk: a line inside a hunk's old range finds it; other files do not", () => {
   assert.match(findHunk(patchText, "fs/fuse/Kconfig", 57)!, /^@@ -55,6/);
   assert.equal(findHunk(patchText, "fs/fuse/file.c", 55), null);
-});
-
-Deno.test("a series names its famfs protocol profile in a profile file; no file means a stock kernel", async () => {
-  assert.equal(await seriesProfile("ref"), "ref");
-  assert.equal(await seriesProfile(new URL("../vm-images/series/ref", import.meta.url).pathname), "ref");
-  assert.equal(await seriesProfile(undefined), null);
-  assert.equal(await seriesProfile(new URL("./testdata/patches", import.meta.url).pathname), null);
 });
 
 const seriesDir = new URL("../vm-images/series/", import.meta.url).pathname;

@@ -33,29 +33,13 @@ export class UnknownSuiteError extends Error {
   }
 }
 
-/** The famfs protocol profile a series implements, from its `profile` file (null: stock kernel). */
-export async function seriesProfile(series: string | undefined): Promise<ProfileName | null> {
-  if (!series) return null;
-  const text = await Deno.readTextFile(`${resolveSeriesPath(series)}/profile`).catch(() => "");
-  const p = text.trim();
-  if (p === "") return null;
-  if (p !== "ref" && p !== "v3" && p !== "rfc-v2") {
-    throw new Error(`series ${series}: profile "${p}" is not ref, v3 or rfc-v2`);
-  }
-  return p;
-}
-
-/** What the suites know of the kernel under test. */
-export async function kernelFacts(kernel: Kernel, req: LabOptions): Promise<KernelFacts> {
-  const profile = await seriesProfile(req.kernel.series);
+/** What the suites know of the kernel under test (its famfs profile was found by the build). */
+export function kernelFacts(kernel: Kernel, req: LabOptions): KernelFacts {
+  const { profile, how } = kernel.famfs;
   return {
     description: kernel.description,
     flavour: req.kernel.flavour,
-    famfs: profile && {
-      profile,
-      how: `from the profile file of series ${req.kernel.series}`,
-      contract: contractFor(profile),
-    },
+    famfs: profile && { profile, how, contract: contractFor(profile) },
   };
 }
 
@@ -104,6 +88,7 @@ async function runInGuest(
       debugKernel: req.kernel.flavour === "debug",
       runDir: attempt === 0 ? runDir : `${runDir}/replacement-${attempt}`,
       append: req.append,
+      accel: req.accel,
       onConsole: relay.feed,
       log: req.log,
     });
@@ -191,7 +176,7 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
   const dir = `${REPO_DIR}/reports/${runId}`;
   const started = new Date();
   const kernel = await req.kernelBuild(req);
-  const facts = await kernelFacts(kernel, req);
+  const facts = kernelFacts(kernel, req);
   const topologies = await Promise.all(req.topology.split(",").map((t) => loadTopology(t)));
   const na = notApplicable(suites, facts, { topology: "", declared: [], devices: [], findings: () => [] });
   req.log(famfsLine(facts, na));

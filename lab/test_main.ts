@@ -10,6 +10,7 @@ import { reapOrphans } from "./vm.ts";
 const log = (l: string) => console.error(l);
 
 export const TEST_PERMISSIONS = [
+  "--no-prompt",
   "--allow-read",
   "--allow-write",
   "--allow-run",

@@ -1,6 +1,8 @@
 // A running QEMU guest: run folder, QEMU process, console follower, SSH, QMP, shutdown and
 // cleanup. Everything a run needs to be repeated by hand is left in the run folder (repro.sh).
 import { $ } from "zx";
+import { chooseAccel } from "./accel.ts";
+import type { Accel } from "./accel_verdict.ts";
 import { cacheDir, exists, processArgs, REPO_DIR } from "./cache.ts";
 import { type GuestDevice, parseDevices, renderSetupScript, renderSshdConfig } from "./guest_setup.ts";
 import { Qmp } from "./qmp.ts";
@@ -29,7 +31,7 @@ export interface Timeouts {
 }
 
 /** Timeouts measured under KVM-like speed, scaled for TCG and for the slow debug kernels. */
-export function timeouts(accel: "kvm" | "tcg", debugKernel: boolean): Timeouts {
+export function timeouts(accel: Accel, debugKernel: boolean): Timeouts {
   const scale = (accel === "tcg" ? 4 : 1) * (debugKernel ? 4 : 1);
   return {
     bootMs: 30_000 * scale,
@@ -37,15 +39,6 @@ export function timeouts(accel: "kvm" | "tcg", debugKernel: boolean): Timeouts {
     shutdownMs: 10_000 * scale,
     scale,
   };
-}
-
-export function hostAccel(): "kvm" | "tcg" {
-  try {
-    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
-    return "kvm";
-  } catch {
-    return "tcg";
-  }
 }
 
 function freePort(): number {
@@ -113,6 +106,8 @@ export interface BootOptions {
   log?: (line: string) => void;
   /** Overrides the console silence that counts as a hang (tests use a short one). */
   hangMs?: number;
+  /** --accel: skip the KVM probe. */
+  accel?: Accel;
 }
 
 export class Guest {
@@ -167,7 +162,11 @@ export class Guest {
 
   static async boot(opts: BootOptions): Promise<Guest> {
     installSignalHandlers();
-    const accel = hostAccel();
+    const { accel } = await chooseAccel({
+      kernelImage: opts.kernelImage,
+      override: opts.accel,
+      log: opts.log ?? console.error,
+    });
     const runDir = opts.runDir;
     await Deno.mkdir(runDir, { recursive: true });
     const port = freePort();

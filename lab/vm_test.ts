@@ -161,8 +161,9 @@ Deno.test({
 async function labExecSleeping(runId: string): Promise<{ lab: Deno.ChildProcess; dir: string }> {
   const k = await defaultKernel();
   const dir = `${REPO_DIR}/reports/${runId}/pmem`;
+  const kernel = ["--kernel", k.image, "--profile", "ref"];
   const lab = new Deno.Command(Deno.execPath(), {
-    args: [...LAB_CLI, "exec", "-t", "pmem", "--kernel", k.image, "--run-id", runId, "--", "sleep", "600"],
+    args: [...LAB_CLI, "exec", "-t", "pmem", ...kernel, "--run-id", runId, "--", "sleep", "600"],
     stdout: "null",
     stderr: "null",
   }).spawn();
