@@ -2,7 +2,6 @@
 // driver (suite_runner.ts); results are written to reports/<run-id>/ after every test.
 import { REPO_DIR } from "./cache.ts";
 import type { Kernel } from "./kernel.ts";
-import { resolveSeriesPath } from "./patches.ts";
 import type { Finding } from "./kmsg.ts";
 import type { LabOptions } from "./options.ts";
 import type { TestResult } from "./report/result.ts";
@@ -16,7 +15,6 @@ import {
   contractFor,
   type GuestDevice,
   type KernelFacts,
-  type ProfileName,
   SPECIFICATION,
   type Suite,
 } from "../suites/contract/mod.ts";
