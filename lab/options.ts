@@ -1,6 +1,7 @@
 // Command-line options -> typed requests (kernel, topology). No effects here.
 import { parseArgs } from "node:util";
 import type { Flavour, KernelRequest } from "./kernel.ts";
+import { parseShardSpec, ShardError, type ShardSpec } from "./shard.ts";
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -26,6 +27,8 @@ export const OPTION_SPEC = {
   suite: { type: "string", multiple: true },
   "run-id": { type: "string" },
   check: { type: "boolean" },
+  shard: { type: "string" },
+  "shard-weights": { type: "string" },
 } as const;
 
 export interface LabOptions {
@@ -41,6 +44,10 @@ export interface LabOptions {
   mutants: string[];
   runId?: string;
   check: boolean;
+  /** --shard I/N: run only this part of the matrix (lab/shard.ts). */
+  shard?: ShardSpec;
+  /** --shard-weights FILE: the summary.json whose durations balance the shards. */
+  shardWeights?: string;
 }
 
 export function parseOptions(argv: string[]): LabOptions {
@@ -73,6 +80,13 @@ export function parseOptions(argv: string[]): LabOptions {
       "--kernel (a prebuilt image) cannot be combined with --kernel-src, --series or --mutant",
     );
   }
+  let shard: ShardSpec | undefined;
+  try {
+    shard = v.shard === undefined ? undefined : parseShardSpec(v.shard);
+  } catch (e) {
+    if (e instanceof ShardError) throw new UsageError(e.message);
+    throw e;
+  }
   const source: KernelRequest["source"] = v.kernel
     ? { kind: "image", path: v.kernel }
     : v["kernel-src"]
@@ -99,5 +113,7 @@ export function parseOptions(argv: string[]): LabOptions {
     mutants,
     runId: v["run-id"],
     check: v.check ?? false,
+    shard,
+    shardWeights: v["shard-weights"],
   };
 }

@@ -8,6 +8,7 @@ import type { LabOptions } from "./options.ts";
 import type { TestResult } from "./report/result.ts";
 import { buildSummary } from "./report/summary.ts";
 import { writeRunReports } from "./report/write.ts";
+import { planShard, suitesOn } from "./shard.ts";
 import { loadTopology, type Topology } from "./topology.ts";
 import { Guest } from "./vm.ts";
 import { SUITES } from "../suites/index.ts";
@@ -215,6 +216,17 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
       }),
     );
   };
-  for (const t of topologies) await runInGuest(t, kernel, suites, req, `${dir}/${t.name}`, save);
+  const shard = await planShard(dir, {
+    kernel: kernel.description,
+    guests: topologies.map((t) => t.name),
+    suites: suites.map((s) => s.name),
+    shard: req.shard,
+    shardWeights: req.shardWeights,
+    reportsDir: `${REPO_DIR}/reports`,
+  });
+  for (const t of topologies) {
+    const mine = suitesOn(shard, t.name, suites);
+    if (mine.length > 0) await runInGuest(t, kernel, mine, req, `${dir}/${t.name}`, save);
+  }
   return { dir, results };
 }
