@@ -29,6 +29,9 @@ export const OPTION_SPEC = {
   check: { type: "boolean" },
   shard: { type: "string" },
   "shard-weights": { type: "string" },
+  origin: { type: "string" },
+  "base-url": { type: "string" },
+  history: { type: "string" },
 } as const;
 
 export interface LabOptions {
@@ -48,6 +51,11 @@ export interface LabOptions {
   shard?: ShardSpec;
   /** --shard-weights FILE: the summary.json whose durations balance the shards. */
   shardWeights?: string;
+  /** report kcidb: the KCIDB origin and the URL the report folder is published at. */
+  origin?: string;
+  baseUrl?: string;
+  /** history: the history folder (default ~/.cache/famfs-lab/history). */
+  history?: string;
 }
 
 export function parseOptions(argv: string[]): LabOptions {
@@ -115,5 +123,8 @@ export function parseOptions(argv: string[]): LabOptions {
     check: v.check ?? false,
     shard,
     shardWeights: v["shard-weights"],
+    origin: v.origin,
+    baseUrl: v["base-url"],
+    history: v.history,
   };
 }
