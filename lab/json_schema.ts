@@ -10,7 +10,9 @@ const addFormats = (formats as unknown as { default: FormatsPlugin }).default;
 
 /** A validator for `schema`: returns "" for a valid value, else ajv's error text. */
 export function schemaCheck(schema: object): (value: unknown) => string {
-  const ajv = new Ajv({ allErrors: true, strict: true });
+  // Strict, except for `required` of properties typed elsewhere (a visible GitLab job needs
+  // script, trigger or extends, all typed in the job keyword list it refers to).
+  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
   addFormats(ajv);
   const validate = ajv.compile(schema);
   return (value) => validate(value) ? "" : ajv.errorsText(validate.errors);
