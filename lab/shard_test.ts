@@ -112,3 +112,17 @@ Deno.test("loadWeights: the newest complete run under reports/ counts, a shard's
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("weights of a captured run: cells and boots measured; the heavier guest (CXL here) goes to shard 1", async () => {
+  const whole = JSON.parse(
+    await Deno.readTextFile(new URL("./report/testdata/shards/whole/summary.json", import.meta.url)),
+  ) as RunSummary;
+  const w = weightsFrom(whole);
+  assert.deepEqual([...w.cells.keys()], ["smoke@pmem", "smoke@cxl"]);
+  assert.deepEqual([...w.boots.keys()], ["pmem", "cxl"]);
+  assert.ok([...w.boots.values()].every((ms) => ms > 1000), "boot times are real");
+  const two = runMatrix(["pmem", "cxl"], ["smoke"]);
+  // CXL: 6496 ms of smoke + 6756 ms boot; pmem: 5765 + 7201. Equal weights would put pmem first.
+  assert.deepEqual(partition(two, 2, w).map(ids), [["smoke@cxl"], ["smoke@pmem"]]);
+  assert.deepEqual(partition(two, 2, EQUAL_WEIGHTS).map(ids), [["smoke@pmem"], ["smoke@cxl"]]);
+});

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { checkShards, MergeError, mergeReportFolders, mergeShards, runIdOf, type ShardFolder } from "./merge.ts";
+import {
+  checkShards,
+  MergeError,
+  mergeReportFolders,
+  mergeShards,
+  readShardFolder,
+  runIdOf,
+  type ShardFolder,
+} from "./merge.ts";
 import type { RunSummary } from "./summary.ts";
 import { buildSummary } from "./summary.ts";
 import { type Cell, EQUAL_WEIGHTS, partition, runMatrix, type ShardRecord } from "../shard.ts";
@@ -140,4 +148,17 @@ Deno.test("mergeReportFolders writes every report and each guest's folder beside
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("captured shard folders of a real run (smoke, pmem and CXL, 2 shards) merge into the captured whole run", async () => {
+  const dir = new URL("./testdata/shards/", import.meta.url).pathname;
+  const shards = await Promise.all(["shard-1", "shard-2"].map((s) => readShardFolder(`${dir}${s}`)));
+  const whole = JSON.parse(await Deno.readTextFile(`${dir}whole/summary.json`)) as RunSummary;
+  const merged = mergeShards(shards).summary;
+  assert.deepEqual(verdicts(merged), verdicts(whole));
+  assert.deepEqual(merged.counts, { passed: 10, failed: 0, skipped: 0 });
+  assert.equal(merged.kernel, whole.kernel);
+  assert.equal(merged.topology, "pmem,cxl");
+  const other = { ...shards[1], record: { ...shards[1].record, key: { ...shards[1].record.key, lab: "2388b1b" } } };
+  assert.throws(() => mergeShards([shards[0], other]), /was run by lab 2388b1b, .*shard-1 by lab 886bf0a/);
 });
