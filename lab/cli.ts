@@ -16,6 +16,11 @@ import { Guest, GUEST_INIT, GuestError, reapOrphans } from "./vm.ts";
 import { famfsLine, newRunId, type RunOutcome, runSuites, UnknownSuiteError } from "./run.ts";
 import { runSensitivity } from "./sensitivity.ts";
 import { countLine, countResults } from "./report/result.ts";
+import { cmdHistory, cmdReport, NIGHTLY_HELP } from "./nightly_cli.ts";
+import { HistoryError } from "./history.ts";
+import { KcidbError } from "./report/kcidb.ts";
+import { MergeError } from "./report/merge.ts";
+import { ShardError } from "./shard.ts";
 
 const HELP = `famfs-lab: QEMU lab and conformance suites for famfs over FUSE
 
@@ -30,6 +35,7 @@ Commands:
   sensitivity  run the suites on the clean reference series, then on every mutant of it
              (vm-images/mutants/) suite by suite until one catches it; print the table
   clean      kill QEMU processes orphaned by a lab process that died
+${NIGHTLY_HELP}
 
 Options:
   -t, --topology NAME|FILE  DAX topology (vm-images/topologies/NAME.json); run takes a comma list
@@ -48,6 +54,9 @@ Options:
       --fragment FILE       extra kconfig fragment (repeatable)
       --append WORD         extra kernel command line word (repeatable)
       --run-id ID           name of the run folder under reports/ (default: a timestamp)
+      --shard I/N           run only part I of N of the topology x suite matrix (nightly CI)
+      --shard-weights FILE  summary.json whose durations balance the shards
+                            (default: the newest complete run under reports/)
       --dry-run             print the QEMU command line instead of booting
   -h, --help                this text
 
@@ -216,6 +225,10 @@ async function main(argv: string[]): Promise<number> {
       await provision(log);
       await reapOrphans(log);
       return await runSensitivity({ ...o, kernelBuild: kernelFor, log }) ? 0 : 1;
+    case "report":
+      return await cmdReport(o, log);
+    case "history":
+      return await cmdHistory(o, log);
     case "clean":
       log(`lab: ${await reapOrphans(log)} orphaned QEMU process(es) killed`);
       return 0;
@@ -239,6 +252,10 @@ if (import.meta.main) {
     GuestError,
     SshError,
     QmpError,
+    ShardError,
+    MergeError,
+    KcidbError,
+    HistoryError,
   ];
   try {
     Deno.exit(await main(Deno.args));

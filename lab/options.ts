@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import type { Flavour, KernelRequest, ProfileChoice } from "./kernel.ts";
 import { PROFILES } from "../src/famfs/profiles.ts";
 import type { Accel } from "./accel_verdict.ts";
+import { parseShardSpec, ShardError, type ShardSpec } from "./shard.ts";
 
 /** A mistake in the command line: one line naming the bad input and what to give instead. */
 export class UsageError extends Error {
@@ -44,6 +45,11 @@ export const OPTION_SPEC = {
   check: { type: "boolean" },
   profile: { type: "string" },
   accel: { type: "string" },
+  shard: { type: "string" },
+  "shard-weights": { type: "string" },
+  origin: { type: "string" },
+  "base-url": { type: "string" },
+  history: { type: "string" },
 } as const;
 
 export interface LabOptions {
@@ -61,6 +67,15 @@ export interface LabOptions {
   check: boolean;
   /** --accel: skip the KVM probe. */
   accel?: Accel;
+  /** --shard I/N: run only this part of the matrix (lab/shard.ts). */
+  shard?: ShardSpec;
+  /** --shard-weights FILE: the summary.json whose durations balance the shards. */
+  shardWeights?: string;
+  /** report kcidb: the KCIDB origin and the URL the report folder is published at. */
+  origin?: string;
+  baseUrl?: string;
+  /** history: the history folder (default ~/.cache/famfs-lab/history). */
+  history?: string;
 }
 
 /** parseArgs' own message, reduced to the option it did not know and the ones it does. */
@@ -105,6 +120,13 @@ export function parseOptions(argv: string[]): LabOptions {
         "(its famfs protocol cannot be read from a tree)",
     );
   }
+  let shard: ShardSpec | undefined;
+  try {
+    shard = v.shard === undefined ? undefined : parseShardSpec(v.shard);
+  } catch (e) {
+    if (e instanceof ShardError) throw new UsageError(e.message);
+    throw e;
+  }
   const source: KernelRequest["source"] = v.kernel
     ? { kind: "image", path: v.kernel }
     : v["kernel-src"]
@@ -133,6 +155,11 @@ export function parseOptions(argv: string[]): LabOptions {
     runId: v["run-id"],
     check: v.check ?? false,
     accel: oneOf("--accel", v.accel, ACCELS),
+    shard,
+    shardWeights: v["shard-weights"],
+    origin: v.origin,
+    baseUrl: v["base-url"],
+    history: v.history,
   };
 }
 

@@ -113,3 +113,12 @@ Deno.test("the main job covers the pmem and the CXL topology; a single guest def
   assert.equal(parseOptions(["shell"]).topology, "default");
   assert.equal(parseOptions(["run", "-t", "default"]).topology, "default");
 });
+
+Deno.test("--shard I/N becomes a typed spec; a bad one is a usage error naming it", () => {
+  assert.deepEqual(parseOptions(["run", "--shard", "2/3"]).shard, { index: 2, count: 3 });
+  assert.equal(parseOptions(["run"]).shard, undefined);
+  assert.throws(
+    () => parseOptions(["run", "--shard", "4/3"]),
+    (e: Error) => e instanceof UsageError && /4\/3/.test(e.message),
+  );
+});

@@ -7,17 +7,12 @@ import type { LabOptions } from "./options.ts";
 import type { TestResult } from "./report/result.ts";
 import { buildSummary } from "./report/summary.ts";
 import { writeRunReports } from "./report/write.ts";
+import { planShard, suitesOn } from "./shard.ts";
 import { daxDevices, loadTopology, type Topology } from "./topology.ts";
 import { Guest } from "./vm.ts";
 import { type NotApplicable, notApplicable, type RunnerGuest, runOnGuest } from "./suite_runner.ts";
 import { SUITES } from "../suites/index.ts";
-import {
-  contractFor,
-  type GuestDevice,
-  type KernelFacts,
-  SPECIFICATION,
-  type Suite,
-} from "../suites/contract/mod.ts";
+import { contractFor, type GuestDevice, type KernelFacts, SPECIFICATION, type Suite } from "../suites/contract/mod.ts";
 
 export interface RunRequest extends LabOptions {
   kernelBuild: (o: LabOptions) => Promise<Kernel>;
@@ -200,6 +195,17 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
       }),
     );
   };
-  for (const t of topologies) await runInGuest(t, kernel, facts, applicable, req, `${dir}/${t.name}`, save);
+  const shard = await planShard(dir, {
+    kernel: kernel.description,
+    guests: topologies.map((t) => t.name),
+    suites: applicable.map((s) => s.name),
+    shard: req.shard,
+    shardWeights: req.shardWeights,
+    reportsDir: `${REPO_DIR}/reports`,
+  });
+  for (const t of topologies) {
+    const mine = suitesOn(shard, t.name, applicable);
+    if (mine.length > 0) await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save);
+  }
   return { dir, results, kernel: facts, notApplicable: na };
 }

@@ -64,11 +64,16 @@ function installSignalHandlers(): void {
   }
 }
 
+/** The run's SSH private keys: the guest's sshd reads its host key from the run folder (9p). */
+export const PRIVATE_KEYS = ["id_ed25519", "ssh_host_ed25519_key"] as const;
+
 /** What a guest leaves in its run folder that is scratch, not a result. */
-function runTempFiles(runDir: string, topology: Topology): string[] {
+export function runTempFiles(runDir: string, topology: Topology): string[] {
   // Non-shared pmem backing files are per-run scratch (sparse but up to GiBs).
   const images = topology.pmem.filter((p) => !p.shared && !p.backing).map((p) => `${runDir}/${p.id}.img`);
-  return [`${runDir}/qmp.sock`, `${runDir}/qemu.pid`, ...images];
+  // Private keys go with the guest, so report folders can be published; repro.sh makes new ones.
+  const keys = PRIVATE_KEYS.map((k) => `${runDir}/${k}`);
+  return [`${runDir}/qmp.sock`, `${runDir}/qemu.pid`, ...images, ...keys];
 }
 
 /** Kills QEMU processes left by a lab process that died without cleaning up (e.g. SIGKILL). */
@@ -404,6 +409,9 @@ async function writeRepro(
   opts: BootOptions,
   port: number,
 ): Promise<void> {
+  const keygen = PRIVATE_KEYS.map((k) =>
+    `rm -f ${k} ${k}.pub; ssh-keygen -q -t ed25519 -N '' -C famfs-lab-repro -f ${k}`
+  ).join("\n");
   const text = `#!/bin/sh
 # Boots the guest of this run again by hand.
 #   kernel:   ${opts.kernelDescription}
@@ -412,8 +420,12 @@ async function writeRepro(
 # Log in when "famfs-lab: ready" appears:
 #   ssh -i ./id_ed25519 -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -p ${port} root@127.0.0.1
 # Stop: echo o > /proc/sysrq-trigger in the guest, or kill the QEMU process.
+# The run's SSH private keys were deleted when its guest stopped (report folders get published);
+# this makes new ones.
 set -e
 cd "$(dirname "$0")"
+${keygen}
+cp id_ed25519.pub authorized_keys
 : > console.log
 exec ${shellQuote(argv)}
 `;

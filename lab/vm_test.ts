@@ -6,7 +6,8 @@ import { ConsoleWatch } from "./kmsg.ts";
 import { Qmp } from "./qmp.ts";
 import { TEST_KERNELS } from "./test_kernels.ts";
 import { loadTopology } from "./topology.ts";
-import { Guest } from "./vm.ts";
+import { GuestShell } from "./ssh.ts";
+import { Guest, PRIVATE_KEYS } from "./vm.ts";
 
 let kernel: Kernel | null = null;
 async function defaultKernel(): Promise<Kernel> {
@@ -108,12 +109,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "repro.sh boots the same guest by hand",
+  name: "repro.sh boots the same guest by hand, with new SSH keys: the run's keys left with its guest",
   ...opts,
   async fn() {
     const dir = await runDir("vm-repro");
     const g = await bootBare(dir);
     await g.stop();
+    for (const k of PRIVATE_KEYS) {
+      assert.equal(await Deno.stat(`${dir}/${k}`).then(() => true, () => false), false, `${k} removed at stop`);
+    }
     const repro = new Deno.Command("sh", {
       args: [`${dir}/repro.sh`],
       stdout: "null",
@@ -128,6 +132,21 @@ Deno.test({
         assert.ok(Date.now() < until, "repro guest reached ready");
         await new Promise((r) => setTimeout(r, 200));
       }
+      const port = Number((await Deno.readTextFile(`${dir}/repro.sh`)).match(/-p (\d+) root@/)![1]);
+      const shell = await GuestShell.whenReady(
+        {
+          port,
+          privateKey: await Deno.readTextFile(`${dir}/id_ed25519`),
+          hostPublicKey: await Deno.readTextFile(`${dir}/ssh_host_ed25519_key.pub`),
+        },
+        60_000,
+        () => true,
+      );
+      assert.equal(
+        (await shell.exec("cat /run/lab/authorized_keys")).stdout,
+        await Deno.readTextFile(`${dir}/id_ed25519.pub`),
+      );
+      shell.close();
     } finally {
       repro.kill("SIGKILL");
       await repro.status;
