@@ -27,6 +27,8 @@ export interface KernelRequest {
   mutant?: string;
   /** Extra kconfig fragment files, applied last. */
   fragments: string[];
+  /** Apply only the first N patches of the series (a prefix build, as `lab validate` and `lab bisect` make). */
+  firstPatches?: number;
 }
 
 export interface Kernel {
@@ -36,6 +38,8 @@ export interface Kernel {
   key: string;
   cached: boolean;
   buildMs: number;
+  /** The build started from the cached build folder of this many first patches. */
+  seededBy?: number;
 }
 
 export class KernelBuildError extends Error {
@@ -242,6 +246,8 @@ async function configure(
   tree: string,
   out: string,
   fragments: string[],
+  partial: boolean,
+  log: (l: string) => void,
 ): Promise<void> {
   const q = $({ quiet: true, cwd: tree });
   await q`make O=${out} tinyconfig`;
@@ -257,7 +263,9 @@ async function configure(
     requested,
     await Deno.readTextFile(`${out}/.config`),
   );
-  if (unmet.length > 0) {
+  if (unmet.length > 0 && partial) {
+    log(`kernel: not yet in this prefix of the series (fine): ${unmet.join(", ")}`);
+  } else if (unmet.length > 0) {
     throw new KernelBuildError(
       `kconfig did not honour ${unmet.join(", ")}: a dependency is missing from the fragments ` +
         `(${fragments.join(", ")}); check with 'make O=${out} menuconfig' (search the symbol)`,
@@ -365,6 +373,8 @@ export async function buildKernel(
   if (req.mutant) {
     patches.push(...await readSeries(`${MUTANT_DIR}${req.mutant}.patch`));
   }
+  const total = patches.length;
+  if (req.firstPatches !== undefined) patches.splice(req.firstPatches);
   const fragments = fragmentFiles(req, resolved);
   const fragmentTexts = await Promise.all(
     fragments.map((f) => Deno.readTextFile(f)),
@@ -374,7 +384,9 @@ export async function buildKernel(
   const key = keyOf(patches);
   const description = [
     source.id,
-    seriesPath ? `+ ${seriesPath} (${patches.length} patches)` : "",
+    seriesPath
+      ? `+ ${seriesPath} (${patches.length < total ? `first ${patches.length} of ${total}` : patches.length} patches)`
+      : "",
     req.mutant ? `+ mutant ${req.mutant}` : "",
     req.flavour,
   ].filter(Boolean).join(" ");
@@ -384,7 +396,8 @@ export async function buildKernel(
   const lock = await Deno.open(`${dir}.lock`, { create: true, write: true });
   await lock.lock(true);
   try {
-    return await buildLocked(req, { source, patches, fragments, key, keyOf, description, dir, started }, log);
+    const partial = patches.length < total;
+    return await buildLocked(req, { source, patches, fragments, key, keyOf, description, dir, started, partial }, log);
   } finally {
     lock.close();
   }
@@ -400,6 +413,8 @@ interface BuildPlan {
   description: string;
   dir: string;
   started: number;
+  /** A prefix of the series: its fragment may name symbols that later patches add. */
+  partial: boolean;
 }
 
 /** The finished build of the longest proper prefix of the patches (same source and config), if cached. */
@@ -430,7 +445,7 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
   const tree = await patchedTree(source, patches, log, seed && { ...seed, as: `build-${key}` });
   const out = `${tree}/build-${key}`;
   log(`kernel: building ${description} in ${out}`);
-  await configure(tree, out, fragments);
+  await configure(tree, out, fragments, p.partial, log);
   await make(tree, out, `${dir}/build.log`);
   await Deno.copyFile(`${out}/arch/x86/boot/bzImage`, `${dir}/bzImage`);
   await Deno.copyFile(`${out}/.config`, `${dir}/config`);
@@ -453,5 +468,6 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
     key,
     cached: false,
     buildMs: Date.now() - started,
+    ...(seed ? { seededBy: seed.applied } : {}),
   };
 }
