@@ -26,6 +26,8 @@ export const OPTION_SPEC = {
   suite: { type: "string", multiple: true },
   "run-id": { type: "string" },
   check: { type: "boolean" },
+  baseline: { type: "string" },
+  test: { type: "string" },
 } as const;
 
 export interface LabOptions {
@@ -41,6 +43,10 @@ export interface LabOptions {
   mutants: string[];
   runId?: string;
   check: boolean;
+  /** validate: the baseline run folder or series. */
+  baseline?: string;
+  /** bisect: the SUITE/TEST to bisect. */
+  test?: string;
 }
 
 export function parseOptions(argv: string[]): LabOptions {
@@ -86,7 +92,7 @@ export function parseOptions(argv: string[]): LabOptions {
     help: v.help ?? false,
     dryRun: v["dry-run"] ?? false,
     // The main job covers both kinds of DAX memory, one guest each; a single guest has both.
-    topology: v.topology ?? (command === "run" || command === "sensitivity" ? "pmem,cxl" : "default"),
+    topology: v.topology ?? (["run", "sensitivity", "validate", "bisect"].includes(command) ? "pmem,cxl" : "default"),
     kernel: {
       source,
       flavour,
@@ -99,5 +105,7 @@ export function parseOptions(argv: string[]): LabOptions {
     mutants,
     runId: v["run-id"],
     check: v.check ?? false,
+    baseline: v.baseline,
+    test: v.test,
   };
 }
