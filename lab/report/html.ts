@@ -83,7 +83,7 @@ function verdictSection(v: Verdict): string {
       : p.cached
       ? "built (cached)"
       : `built in ${(p.buildMs / 1000).toFixed(0)} s${p.seededBy ? ` from #${p.seededBy}` : ""}`;
-    return `<tr class="${p.build === "failed" ? "fail" : "pass"}"><td>${p.index}</td><td>${esc(p.name)}<br>` +
+    return `<tr class="${p.build === "failed" ? "notbuilt" : "built"}"><td>${p.index}</td><td>${esc(p.name)}<br>` +
       `<small>${esc(p.subject)}</small></td><td>${build}</td><td>${esc(cp)}</td></tr>`;
   });
   const reports = (title: string, list: NonNullable<typeof c>["reportsNew"]) =>
@@ -118,7 +118,7 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3p
 td:nth-child(-n+4){white-space:nowrap}tr.pass .status{color:#186a18}tr.fail{background:#fde8e8}tr.fail .status{color:#a01010;font-weight:bold}
 tr.skip .status{color:#8a6d00}pre{margin:0;white-space:pre-wrap;font-size:12px}.num{text-align:right}
 .finding{color:#a01010;font-family:monospace;font-size:12px}.counts span{margin-right:1.5em}
-#verdict.ok h2{color:#186a18}#verdict.notok h2{color:#a01010}#verdict{margin-bottom:2em}
+#verdict.ok h2{color:#186a18}tr.notbuilt{background:#fde8e8}#verdict.notok h2{color:#a01010}#verdict{margin-bottom:2em}
 .chart text{font-size:12px}.chart rect.met{fill:#3c8d3c}.chart rect.missed{fill:#d08a2c}.chart .goal{stroke:#333;stroke-dasharray:4 3}
 </style></head><body>
 <h1>famfs-lab run ${esc(s.runId)}</h1>
