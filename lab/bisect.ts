@@ -1,6 +1,7 @@
 // `lab bisect`: the first patch of a series whose kernel fails one test. Prefix kernels are built
 // as `lab validate` builds them (each from the longest cached prefix), only the test's suite runs,
 // and the answer is verified: the kernel without the patch passes, the one with it fails.
+// Searching back from the end suits series whose early prefixes cannot pass yet.
 import { REPO_DIR } from "./cache.ts";
 import { MUTANT_DIR, readSeries, resolveSeriesPath } from "./patches.ts";
 import type { TestResult } from "./report/result.ts";
@@ -36,11 +37,21 @@ export function selectedStatus(sel: TestSelector, results: readonly TestResult[]
 }
 
 /**
- * The smallest k in 1..n with fails(k), given fails(n) and not fails(0): binary search over prefixes. Each
- * prefix is asked at most once; the answer's k-1 and k are both asked, so the verdict is checked, not assumed.
+ * The first failing prefix of the last run of failing prefixes, given fails(n): galloping back from the end (n-1,
+ * n-2, n-4, ...) to a passing prefix, then binary search. With a test that fails on every prefix from its culprit on,
+ * this is the culprit in O(log n) asks; when early prefixes fail for another reason (the feature is not complete yet),
+ * it still finds the patch that broke the last passing prefix. Each prefix is asked at most once; the answer k and
+ * k-1 are both asked (k-1 = 0, the base, is left to the caller).
  */
 export async function firstFailing(n: number, fails: (k: number) => Promise<boolean>): Promise<number> {
-  let good = 0, bad = n;
+  let bad = n, good = 0;
+  for (let step = 1; n - step > 0; step *= 2) {
+    if (!await fails(n - step)) {
+      good = n - step;
+      break;
+    }
+    bad = n - step;
+  }
   while (bad - good > 1) {
     const mid = Math.floor((good + bad) / 2);
     if (await fails(mid)) bad = mid;
