@@ -13,6 +13,7 @@ import { writeRunReports } from "./report/write.ts";
 import { newRunId, type RunRequest, runSuites } from "./run.ts";
 import { makeVerdict, type PatchRow, renderVerdict, type Verdict } from "./verdict.ts";
 import { $ } from "zx";
+import { SPECIFICATION } from "../suites/contract/profiles.ts";
 
 export interface ValidateRequest extends RunRequest {
   /** A finished run folder, or a series whose run (cached) is the baseline; default the reference series. */
@@ -177,6 +178,9 @@ export async function validateSeries(req: ValidateRequest): Promise<{ verdict: V
     topology: req.topology,
     startedAt: started,
     wallMs: 0,
+    specification: SPECIFICATION,
+    famfs: null,
+    notApplicable: [],
     tests: [],
   });
   let comparison: Comparison | null = null;
