@@ -21,6 +21,9 @@ import { HistoryError } from "./history.ts";
 import { KcidbError } from "./report/kcidb.ts";
 import { MergeError } from "./report/merge.ts";
 import { ShardError } from "./shard.ts";
+import { compareFolders, validateSeries } from "./validate.ts";
+import { noWorse, renderComparison, RunFolderError } from "./compare.ts";
+import { BisectError, bisectSeries, renderBisect } from "./bisect.ts";
 
 const HELP = `famfs-lab: QEMU lab and conformance suites for famfs over FUSE
 
@@ -34,6 +37,10 @@ Commands:
   provision  install the Debian packages the lab needs (--check: only report what is missing)
   sensitivity  run the suites on the clean reference series, then on every mutant of it
              (vm-images/mutants/) suite by suite until one catches it; print the table
+  validate   --series PATH|MBOX: build every prefix, checkpatch each patch, run the suites, print
+             one verdict against the baseline (--baseline RUN|SERIES, default: the reference series)
+  compare    RUN_A RUN_B: regressions, fixes, deviations and kernel reports new/gone (report folders)
+  bisect     --series PATH --test SUITE/TEST: the first patch whose kernel fails the test
   clean      kill QEMU processes orphaned by a lab process that died
 ${NIGHTLY_HELP}
 
@@ -229,6 +236,24 @@ async function main(argv: string[]): Promise<number> {
       return await cmdReport(o, log);
     case "history":
       return await cmdHistory(o, log);
+    case "validate":
+      await provision(log);
+      await reapOrphans(log);
+      return (await validateSeries({ ...o, kernelBuild: kernelFor, log })).verdict.ok ? 0 : 1;
+    case "compare": {
+      if (o.rest.length !== 2) throw new UsageError("compare needs two run folders: lab compare RUN_A RUN_B");
+      const c = await compareFolders(o.rest[0], o.rest[1]);
+      console.log(renderComparison(c));
+      return noWorse(c) ? 0 : 1;
+    }
+    case "bisect": {
+      if (!o.test) throw new UsageError("bisect needs --test SUITE/TEST");
+      await provision(log);
+      await reapOrphans(log);
+      const r = await bisectSeries({ ...o, kernelBuild: kernelFor, log }, o.test);
+      console.log(renderBisect(o.test, r));
+      return r.first !== null && !r.failsWithoutSeries ? 0 : 1;
+    }
     case "clean":
       log(`lab: ${await reapOrphans(log)} orphaned QEMU process(es) killed`);
       return 0;
@@ -256,6 +281,8 @@ if (import.meta.main) {
     MergeError,
     KcidbError,
     HistoryError,
+    RunFolderError,
+    BisectError,
   ];
   try {
     Deno.exit(await main(Deno.args));

@@ -34,6 +34,8 @@ export interface KernelRequest {
   fragments: string[];
   /** --profile: the famfs protocol to use instead of the one read from the built tree. */
   profile?: ProfileChoice;
+  /** Apply only the first N patches of the series (a prefix build, as `lab validate` and `lab bisect` make). */
+  firstPatches?: number;
 }
 
 export interface Kernel {
@@ -45,6 +47,8 @@ export interface Kernel {
   buildMs: number;
   /** The famfs protocol the kernel speaks and how that was found. */
   famfs: FamfsDetection;
+  /** The build started from the cached build folder of this many first patches. */
+  seededBy?: number;
 }
 
 export class KernelBuildError extends Error {
@@ -251,6 +255,8 @@ async function configure(
   tree: string,
   out: string,
   fragments: string[],
+  partial: boolean,
+  log: (l: string) => void,
 ): Promise<void> {
   const q = $({ quiet: true, cwd: tree });
   await q`make O=${out} tinyconfig`;
@@ -266,7 +272,9 @@ async function configure(
     requested,
     await Deno.readTextFile(`${out}/.config`),
   );
-  if (unmet.length > 0) {
+  if (unmet.length > 0 && partial) {
+    log(`kernel: not yet in this prefix of the series (fine): ${unmet.join(", ")}`);
+  } else if (unmet.length > 0) {
     throw new KernelBuildError(
       `kconfig did not honour ${unmet.join(", ")}: a dependency is missing from the fragments ` +
         `(${fragments.join(", ")}); check with 'make O=${out} menuconfig' (search the symbol)`,
@@ -383,6 +391,8 @@ export async function buildKernel(
   if (req.mutant) {
     patches.push(...await readSeries(`${MUTANT_DIR}${req.mutant}.patch`));
   }
+  const total = patches.length;
+  if (req.firstPatches !== undefined) patches.splice(req.firstPatches);
   const fragments = fragmentFiles(req, resolved);
   const fragmentTexts = await Promise.all(
     fragments.map((f) => Deno.readTextFile(f)),
@@ -392,7 +402,9 @@ export async function buildKernel(
   const key = keyOf(patches);
   const description = [
     source.id,
-    seriesPath ? `+ ${seriesPath} (${patches.length} patches)` : "",
+    seriesPath
+      ? `+ ${seriesPath} (${patches.length < total ? `first ${patches.length} of ${total}` : patches.length} patches)`
+      : "",
     req.mutant ? `+ mutant ${req.mutant}` : "",
     req.flavour,
   ].filter(Boolean).join(" ");
@@ -402,7 +414,8 @@ export async function buildKernel(
   const lock = await Deno.open(`${dir}.lock`, { create: true, write: true });
   await lock.lock(true);
   try {
-    const plan = { source, patches, fragments, key, keyOf, description, dir, started, seriesPath: resolved };
+    const partial = patches.length < total;
+    const plan = { source, patches, fragments, key, keyOf, description, dir, started, seriesPath: resolved, partial };
     return await buildLocked(req, plan, log);
   } finally {
     lock.close();
@@ -421,6 +434,8 @@ interface BuildPlan {
   started: number;
   /** The series folder or mbox applied, if any (its `profile` file is a cross-check). */
   seriesPath: string | null;
+  /** A prefix of the series: its fragment may name symbols that later patches add. */
+  partial: boolean;
 }
 
 /** The finished build of the longest proper prefix of the patches (same source and config), if cached. */
@@ -454,7 +469,7 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
   const tree = await patchedTree(source, patches, log, seed && { ...seed, as: `build-${key}` });
   const out = `${tree}/build-${key}`;
   log(`kernel: building ${description} in ${out}`);
-  await configure(tree, out, fragments);
+  await configure(tree, out, fragments, p.partial, log);
   await make(tree, out, `${dir}/build.log`);
   await Deno.copyFile(`${out}/arch/x86/boot/bzImage`, `${dir}/bzImage`);
   await Deno.copyFile(`${out}/.config`, `${dir}/config`);
@@ -479,6 +494,7 @@ async function buildLocked(req: KernelRequest, p: BuildPlan, log: (l: string) =>
     cached: false,
     buildMs: Date.now() - started,
     famfs: await famfsOf(req, p),
+    ...(seed ? { seededBy: seed.applied } : {}),
   };
 }
 

@@ -50,6 +50,8 @@ export const OPTION_SPEC = {
   origin: { type: "string" },
   "base-url": { type: "string" },
   history: { type: "string" },
+  baseline: { type: "string" },
+  test: { type: "string" },
 } as const;
 
 export interface LabOptions {
@@ -76,6 +78,10 @@ export interface LabOptions {
   baseUrl?: string;
   /** history: the history folder (default ~/.cache/famfs-lab/history). */
   history?: string;
+  /** validate: the baseline run folder or series. */
+  baseline?: string;
+  /** bisect: the SUITE/TEST to bisect. */
+  test?: string;
 }
 
 /** parseArgs' own message, reduced to the option it did not know and the ones it does. */
@@ -140,7 +146,7 @@ export function parseOptions(argv: string[]): LabOptions {
     help: v.help ?? false,
     dryRun: v["dry-run"] ?? false,
     // The main job covers both kinds of DAX memory, one guest each; a single guest has both.
-    topology: v.topology ?? (command === "run" || command === "sensitivity" ? "pmem,cxl" : "default"),
+    topology: v.topology ?? (["run", "sensitivity", "validate", "bisect"].includes(command) ? "pmem,cxl" : "default"),
     kernel: {
       source,
       flavour,
@@ -160,6 +166,8 @@ export function parseOptions(argv: string[]): LabOptions {
     origin: v.origin,
     baseUrl: v["base-url"],
     history: v.history,
+    baseline: v.baseline,
+    test: v.test,
   };
 }
 

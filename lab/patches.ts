@@ -48,14 +48,20 @@ export function splitMbox(text: string, name: string): Patch[] {
   if (starts.length === 0) {
     return text.includes("\ndiff --git ") ? [{ name, subject: subjectOf(text), text }] : [];
   }
-  return starts.map((s, i) => {
-    const chunk = text.slice(s, starts[i + 1] ?? text.length);
-    return {
-      name: starts.length === 1 ? name : `${name}#${i + 1}`,
-      subject: subjectOf(chunk),
-      text: chunk,
-    };
-  });
+  // A cover letter (no diff) is mail about the series, not a patch of it.
+  const chunks = starts.map((s, i) => text.slice(s, starts[i + 1] ?? text.length)).filter((c) =>
+    c.includes("\ndiff --git ")
+  );
+  return chunks.map((chunk, i) => ({
+    name: chunks.length === 1 ? name : `${name}#${i + 1}`,
+    subject: subjectOf(chunk),
+    text: chunk,
+  }));
+}
+
+/** The `base-commit:` line git format-patch --base writes (in the cover letter or after the last patch). */
+export function baseCommit(seriesText: string): string | null {
+  return seriesText.match(/^base-commit: ([0-9a-f]{7,40})$/m)?.[1] ?? null;
 }
 
 /** The hunk of `patchText` for `file` whose old range covers `line` (git reports its start). */

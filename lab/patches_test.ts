@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { findHunk, parseGitApplyError, readSeries, SeriesError, splitMbox } from "./patches.ts";
+import { baseCommit, findHunk, parseGitApplyError, readSeries, SeriesError, splitMbox } from "./patches.ts";
 
 const dir = new URL("./testdata/patches/", import.meta.url).pathname;
 const patchName = "0001-fuse-annotate-passthrough-option.patch";
@@ -24,6 +24,17 @@ Deno.test("splitMbox: an mbox of two patches splits in order with numbered names
   assert.match(ps[0].subject, /annotate passthrough option/);
   assert.match(ps[1].subject, /annotate dax option/);
   assert.ok(ps.every((p) => p.text.includes("diff --git a/fs/fuse/Kconfig")));
+});
+
+Deno.test("splitMbox: a cover letter is not a patch; its base-commit line is read", () => {
+  const text = Deno.readTextFileSync(dir + "cover-letter.mbox");
+  const ps = splitMbox(text, "cover-letter.mbox");
+  assert.deepEqual(ps.map((p) => [p.name, p.subject]), [
+    ["cover-letter.mbox#1", "[PATCH 1/2] fuse: note dax in Kconfig"],
+    ["cover-letter.mbox#2", "[PATCH 2/2] fuse: note passthrough in Kconfig"],
+  ]);
+  assert.equal(baseCommit(text), "11174a180f384021cac9e85dc2d75e72982a0d1f");
+  assert.equal(baseCommit(Deno.readTextFileSync(dir + "two-patches.mbox")), null);
 });
 
 Deno.test("splitMbox: text without a diff is not a patch", () => {

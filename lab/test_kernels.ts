@@ -6,4 +6,16 @@ import { DEFAULT_SERIES } from "./options.ts";
 
 export const TEST_KERNELS: Record<string, KernelRequest> = {
   default: { source: { kind: "debian" }, flavour: "base", series: DEFAULT_SERIES, fragments: [] },
+  // lab/validate_test.ts validates the first three reference patches: their prefix kernels, built
+  // each from the previous one's build folder (the same cache keys as that test's series).
+  ...Object.fromEntries([1, 2, 3].map((k) => [
+    `ref-prefix-${k}`,
+    {
+      source: { kind: "debian" },
+      flavour: "base",
+      series: DEFAULT_SERIES,
+      fragments: [],
+      firstPatches: k,
+    } satisfies KernelRequest,
+  ])),
 };

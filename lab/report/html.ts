@@ -2,6 +2,9 @@
 // measured ratio, and links to each guest's console log and each failing test's repro.sh. Pure.
 import type { TestResult } from "./result.ts";
 import type { RunSummary } from "./summary.ts";
+import { excerptFile } from "./excerpt.ts";
+import type { TestChange } from "../compare.ts";
+import { headline, type Verdict } from "../verdict.ts";
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -45,6 +48,63 @@ function row(t: TestResult): string {
     `<td><pre>${esc(message)}</pre>${findings}</td></tr>`;
 }
 
+/** "get_daxdev@pmem/nul" -> its guest folder and its marker name ("get_daxdev/nul"). */
+function splitTestId(id: string): { topo: string; marker: string } {
+  const slash = id.indexOf("/");
+  const suite = id.slice(0, slash);
+  return { topo: topologyOf(suite), marker: `${suite.replace(/@.*/, "")}${id.slice(slash)}` };
+}
+
+function changeRow(c: TestChange): string {
+  const { topo, marker } = splitTestId(c.id);
+  const links = topo
+    ? ` <a class="excerpt" href="${esc(topo)}/${esc(excerptFile(marker))}">console</a>` +
+      ` <a class="repro" href="${esc(topo)}/repro.sh">repro.sh</a>`
+    : "";
+  return `<tr><td>${esc(c.id)}${links}</td><td>${c.from} &rarr; ${c.to}</td><td><pre>${
+    esc(c.message ?? "")
+  }</pre></td></tr>`;
+}
+
+function changeTable(id: string, title: string, changes: readonly TestChange[]): string {
+  if (changes.length === 0) return "";
+  return `<h3>${esc(title)} (${changes.length})</h3><table id="${id}"><thead><tr><th>test</th><th>status</th>` +
+    `<th>message</th></tr></thead><tbody>${changes.map(changeRow).join("")}</tbody></table>`;
+}
+
+function verdictSection(v: Verdict): string {
+  const c = v.comparison;
+  const patches = v.patches.map((p) => {
+    const cp = p.checkpatch
+      ? `${p.checkpatch.errors} errors, ${p.checkpatch.warnings} warnings, ${p.checkpatch.checks} checks`
+      : "not run";
+    const build = p.build === "failed"
+      ? `FAILED<pre>${esc(p.error ?? "")}</pre>`
+      : p.cached
+      ? "built (cached)"
+      : `built in ${(p.buildMs / 1000).toFixed(0)} s${p.seededBy ? ` from #${p.seededBy}` : ""}`;
+    return `<tr class="${p.build === "failed" ? "notbuilt" : "built"}"><td>${p.index}</td><td>${esc(p.name)}<br>` +
+      `<small>${esc(p.subject)}</small></td><td>${build}</td><td>${esc(cp)}</td></tr>`;
+  });
+  const reports = (title: string, list: NonNullable<typeof c>["reportsNew"]) =>
+    list.length
+      ? `<h3>${title} (${list.length})</h3><ul>${
+        list.map((r) => `<li><code>${esc(r.title)}</code> in ${esc(r.tests.join(", "))}</li>`).join("")
+      }</ul>`
+      : "";
+  return `<section id="verdict" class="${v.ok ? "ok" : "notok"}"><h2>Verdict: ${esc(headline(v))}</h2>
+<p>series <code>${esc(v.series)}</code> on ${esc(v.base)}${
+    v.baseCommit ? ` · base-commit ${esc(v.baseCommit)}${v.baseNote ? ` (${esc(v.baseNote)})` : ""}` : ""
+  }${c ? ` · baseline run <code>${esc(c.baseline.runId)}</code>` : ""}</p>
+${c ? changeTable("regressions", "Regressions", c.regressions) : "<p>No suite ran.</p>"}
+${c ? changeTable("fixes", "Fixed", c.fixes) : ""}
+${c ? changeTable("deviations-new", "Deviations new", c.deviationsNew) : ""}
+${c ? changeTable("deviations-gone", "Deviations gone", c.deviationsGone) : ""}
+${c ? reports("Kernel reports new", c.reportsNew) + reports("Kernel reports gone", c.reportsGone) : ""}
+<h3>Per patch</h3><table id="patches"><thead><tr><th>#</th><th>patch</th><th>build (patches 1..#)</th>` +
+    `<th>checkpatch --strict</th></tr></thead><tbody>${patches.join("")}</tbody></table></section>`;
+}
+
 /** Which specification and profile the verdicts were judged against, and what did not apply. */
 function famfsText(s: RunSummary): string {
   const na = s.notApplicable.map((n) => `${esc(n.suite)} (${esc(n.reason)})`).join(", ");
@@ -54,7 +114,7 @@ function famfsText(s: RunSummary): string {
   return `judged against ${esc(s.specification)} · ${profile}${na ? ` · not applicable: ${na}` : ""}`;
 }
 
-export function renderHtml(s: RunSummary, goalRatio = 0.95): string {
+export function renderHtml(s: RunSummary, goalRatio = 0.95, verdict?: Verdict): string {
   const topologies = [...new Set(s.tests.map((t) => topologyOf(t.suite)).filter(Boolean))];
   const charts = s.tests.filter((t) => ratiosOf(t).length > 0).map((t) =>
     `<h3>${esc(t.suite)} / ${esc(t.name)}</h3>${chart(ratiosOf(t), goalRatio)}`
@@ -67,9 +127,11 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3p
 td:nth-child(-n+4){white-space:nowrap}tr.pass .status{color:#186a18}tr.fail{background:#fde8e8}tr.fail .status{color:#a01010;font-weight:bold}
 tr.skip .status{color:#8a6d00}tr.deviation .status{color:#7a3fa0;font-weight:bold}pre{margin:0;white-space:pre-wrap;font-size:12px}.num{text-align:right}
 .finding{color:#a01010;font-family:monospace;font-size:12px}.counts span{margin-right:1.5em}
+#verdict.ok h2{color:#186a18}tr.notbuilt{background:#fde8e8}#verdict.notok h2{color:#a01010}#verdict{margin-bottom:2em}
 .chart text{font-size:12px}.chart rect.met{fill:#3c8d3c}.chart rect.missed{fill:#d08a2c}.chart .goal{stroke:#333;stroke-dasharray:4 3}
 </style></head><body>
 <h1>famfs-lab run ${esc(s.runId)}</h1>
+${verdict ? verdictSection(verdict) : ""}
 <p>kernel: <code>${esc(s.kernel)}</code> · topology: ${esc(s.topology)} · started ${esc(s.startedAt)} · wall ${
     (s.wallMs / 1000).toFixed(0)
   } s</p>

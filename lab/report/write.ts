@@ -4,6 +4,7 @@ import { renderJunit } from "./junit.ts";
 import { groupBySuite } from "./result.ts";
 import { renderSummary, type RunSummary } from "./summary.ts";
 import { renderTap } from "./tap.ts";
+import type { Verdict } from "../verdict.ts";
 
 export interface WrittenReports {
   summary: string;
@@ -21,6 +22,7 @@ function fileSafe(name: string): string {
 export async function writeRunReports(
   dir: string,
   s: RunSummary,
+  verdict?: Verdict,
 ): Promise<WrittenReports> {
   await Deno.mkdir(dir, { recursive: true });
   const suites = [...groupBySuite(s.tests)].map(([suite, tests]) => ({
@@ -41,6 +43,6 @@ export async function writeRunReports(
   const summary = `${dir}/summary.json`;
   await Deno.writeTextFile(summary, renderSummary(s));
   const html = `${dir}/index.html`;
-  await Deno.writeTextFile(html, renderHtml(s));
+  await Deno.writeTextFile(html, renderHtml(s, undefined, verdict));
   return { summary, tap, junit, html };
 }
