@@ -1,5 +1,5 @@
 // Every conformance suite, in the order the main job runs them.
-import type { Suite } from "../src/suite.ts";
+import type { Suite } from "./contract/mod.ts";
 import { suite as smoke } from "./smoke/suite.ts";
 import { suite as permissionNodev } from "./permission_nodev/suite.ts";
 import { suite as teardown } from "./teardown/suite.ts";
