@@ -55,6 +55,9 @@ export async function runProbe(
     const p = parseProbe(r.stdout, r.code, r.signal);
     all.push(...p.results);
     if (p.faulted !== undefined) {
+      // The begin line names its op; take it from the list in case a probe op does not.
+      const f = p.results.find((x) => x.i === p.faulted);
+      if (f) f.op = ops[f.i].op;
       first = p.faulted + 1;
       continue;
     }
