@@ -351,10 +351,16 @@ const tests: Test<State>[] = [
     needs: { devices: 2 },
     async run(ctx, s) {
       if (!ownIndex(s, HELD_IDX)) {
+        // The device_dax-mode refusal can still be checked, through a daemon's bootstrap.
+        const end = await bootstrapWith(ctx, s.env.dev0.path, MNT_CASE, { name: LINK }, { name: "gd-case" });
+        const daxMode = judgeBootstrap("device_dax mode", "EOPNOTSUPP", end);
+        ctx.record({ deviceDaxMode: daxMode });
+        if (daxMode.kind === "fail") assert.fail(daxMode.message);
         return {
           kind: "skip",
-          reason: `fmaps may name device index 0 only (limit ${s.devindexLimit}), which the daemon's bootstrap ` +
-            `fills before any open: no empty slot to race for, no second slot to hold the device through`,
+          reason: `device_dax-mode refusal checked (${daxMode.observed}); the race and the held device are not ` +
+            `expressible: fmaps may name device index 0 only (limit ${s.devindexLimit}), which the daemon's ` +
+            `bootstrap fills before any open, so there is no empty slot to race for and no second slot`,
         };
       }
       const dev1 = s.env.dev1!;
