@@ -245,7 +245,7 @@ async function slab(ctx: SuiteContext): Promise<SlabSample> {
 const cycles: Test<State> = {
   name: "mount-unmount-cycles",
   // The budget is wall-clock time, not scaled with the accelerator.
-  timeoutMs: CYCLE_BUDGET_MS + 60_000,
+  timeoutMs: CYCLE_BUDGET_MS + 120_000,
   async run(ctx, s) {
     const { dax } = s.dev;
     const samples: SlabSample[] = [];
