@@ -6,15 +6,7 @@
 // index (one daemon, cases independent of each other's order); where it does not (fmaps may name index 0 only,
 // which the daemon's own bootstrap fills), the case gets a daemon of its own whose bootstrap GET_DAXDEV is faulted.
 import assert from "node:assert/strict";
-import {
-  type CaseResult,
-  caseTest,
-  defineSuite,
-  famfsOf,
-  type Outcome,
-  type SuiteContext,
-  type Test,
-} from "../contract/mod.ts";
+import { type CaseResult, caseTest, defineSuite, famfsOf, type SuiteContext, type Test } from "../contract/mod.ts";
 import {
   accessOps,
   asCase,
@@ -34,6 +26,7 @@ import {
   type ProbeOp,
   readRequests,
   type Refusal,
+  refusalsOutcome,
   requestsOf,
   runProbe,
   type ScenarioRule,
@@ -200,7 +193,7 @@ async function checkOwnIndex(ctx: SuiteContext, s: State, list: readonly Case[])
   assert.equal(outcome(res[res.length - 1]), "ok", "a valid file still reads correctly");
   const log = requestsOf(await readRequests(ctx, d), "GET_DAXDEV", before);
   return list.map((c, k) => {
-    const r = judgeAccess(c.name, errnoOf(c, s.env), res.slice(2 * k, 2 * k + 2));
+    const r = judgeAccess(errnoOf(c, s.env), res.slice(2 * k, 2 * k + 2));
     const asked = log.filter((x) => x.nodeid === String(c.idx)).length;
     if (r.kind !== "fail" && asked !== 2) {
       return { case: c.name, kind: "fail", message: `GET_DAXDEV requests for index ${c.idx} over two opens: ${asked}` };
@@ -223,7 +216,7 @@ async function checkThroughBootstrap(ctx: SuiteContext, s: State, list: readonly
       continue;
     }
     const end = await bootstrapWith(ctx, s.env.dev0.path, MNT_CASE, c.rule(s.env), { name: "gd-case" });
-    out.push(asCase(c.name, judgeBootstrap(c.name, errnoOf(c, s.env), end)));
+    out.push(asCase(c.name, judgeBootstrap(errnoOf(c, s.env), end)));
   }
   // The suite's mount keeps working.
   const [ok] = await runProbe(ctx, [{
@@ -248,20 +241,6 @@ async function checkCases(ctx: SuiteContext, s: State, list: readonly Case[]): P
 
 function refusalCases(name: string, list: readonly Case[]): Test<State> {
   return caseTest<State, Case>({ name, cases: list, check: checkCases });
-}
-
-/** Throws on a failed refusal; returns the deviations among them as one outcome (none: pass). */
-function combine(refusals: readonly Refusal[]): Outcome | void {
-  const failed = refusals.filter((r) => r.kind === "fail").map((r) => r.kind === "fail" ? r.message : "");
-  assert.deepEqual(failed, [], "refusals that did not behave as the specification says");
-  const dev = refusals.find((r) => r.kind === "deviation");
-  if (dev && dev.kind === "deviation") {
-    return {
-      kind: "deviation",
-      deviation: dev.deviation,
-      observed: refusals.map((r) => r.kind === "deviation" ? r.observed : "").filter((x) => x).join("; "),
-    };
-  }
 }
 
 const tests: Test<State>[] = [
@@ -298,8 +277,8 @@ const tests: Test<State>[] = [
       ctx.record({ results: res.map(outcome) });
       // A bad fmap fails the open on every profile (GET_FMAP validation, before any GET_DAXDEV).
       OUT_OF_RANGE.forEach((i, k) => {
-        const r = judgeAccess(`extent devindex ${i}`, "EINVAL", res.slice(2 * k, 2 * k + 2));
-        assert.equal(r.kind, "pass", r.kind === "fail" ? r.message : `extent devindex ${i}: ${r.observed}`);
+        const r = judgeAccess("EINVAL", res.slice(2 * k, 2 * k + 2));
+        assert.equal(r.kind, "pass", `extent devindex ${i}: ${r.kind === "fail" ? r.message : r.observed}`);
       });
       const asked = requestsOf(await readRequests(ctx, s.daemon), "GET_DAXDEV", before);
       assert.deepEqual(asked.map((r) => r.nodeid), [], "no GET_DAXDEV for an index outside the table");
@@ -310,8 +289,9 @@ const tests: Test<State>[] = [
     async run(ctx) {
       const res = await runProbe(ctx, accessOps(p(MISALIGNED.rel)));
       ctx.record({ results: res.map(outcome) });
-      const r = judgeAccess("extent offset 4 KiB off 2 MiB alignment", "EINVAL", res);
-      assert.equal(r.kind, "pass", r.kind === "fail" ? r.message : r.observed);
+      const r = judgeAccess("EINVAL", res);
+      const what = "extent offset 4 KiB off 2 MiB alignment";
+      assert.equal(r.kind, "pass", `${what}: ${r.kind === "fail" ? r.message : r.observed}`);
     },
   },
   refusalCases("name-not-usable", cases(7, 8, 9, 10)),
@@ -329,21 +309,17 @@ const tests: Test<State>[] = [
         assert.equal(r.ready, false, "a second mount of a held device cannot serve its metadata");
         const out = r.ready ? "" : r.output;
         ctx.record({ secondDaemon: out.trim().split("\n").slice(-3) });
-        second = judgeBootstrap(
-          "second mount of the held device",
-          "EBUSY",
-          bootstrapEnd(r.ready ? 0 : r.exitCode, out),
-        );
+        second = judgeBootstrap("EBUSY", bootstrapEnd(r.ready ? 0 : r.exitCode, out));
         if (second.kind === "pass") assert.match(out, /busy|EBUSY/i, "the second daemon reports the device busy");
       } finally {
         await killDaemon(ctx, r.daemon);
       }
       const [ok] = await runProbe(ctx, [{ op: "read", path: p(VALID.rel), off: 0, len: 65536, expect: { seed: 201 } }]);
       assert.equal(outcome(ok), "ok", "the first mount keeps working");
-      const ownRefusal: Refusal[] = own.kind === "deviation"
-        ? [{ kind: "deviation", deviation: own.deviation, observed: own.observed }]
+      const ownRefusal: Array<[string, Refusal]> = own.kind === "deviation"
+        ? [[own.case, { kind: "deviation", deviation: own.deviation, observed: own.observed }]]
         : [];
-      return combine([...ownRefusal, second]);
+      return refusalsOutcome([...ownRefusal, ["second mount of the held device", second]]);
     },
   },
   {
@@ -353,9 +329,9 @@ const tests: Test<State>[] = [
       if (!ownIndex(s, HELD_IDX)) {
         // The device_dax-mode refusal can still be checked, through a daemon's bootstrap.
         const end = await bootstrapWith(ctx, s.env.dev0.path, MNT_CASE, { name: LINK }, { name: "gd-case" });
-        const daxMode = judgeBootstrap("device_dax mode", "EOPNOTSUPP", end);
+        const daxMode = judgeBootstrap("EOPNOTSUPP", end);
         ctx.record({ deviceDaxMode: daxMode });
-        if (daxMode.kind === "fail") assert.fail(daxMode.message);
+        if (daxMode.kind === "fail") assert.fail(`device_dax mode: ${daxMode.message}`);
         return {
           kind: "skip",
           reason: `device_dax-mode refusal checked (${daxMode.observed}); the race and the held device are not ` +
@@ -370,7 +346,7 @@ const tests: Test<State>[] = [
         let before = (await readRequests(ctx, d)).length;
         // Device in device_dax mode: fs_dax_get refuses it; the slot stays invalid and the retry asks again.
         const res = await runProbe(ctx, accessOps(p(rel)));
-        const daxMode = judgeAccess("device_dax mode", "EOPNOTSUPP", res);
+        const daxMode = judgeAccess("EOPNOTSUPP", res);
         let asked = requestsOf(await readRequests(ctx, d), "GET_DAXDEV", before);
         assert.equal(
           asked.filter((r) => r.nodeid === String(LINK_IDX)).length,
@@ -402,10 +378,10 @@ const tests: Test<State>[] = [
         ]);
         assert.equal(outcome(after[0]), "ok", "a later open of the file works");
         assert.equal(after[0].n, 8192);
-        const held = judgeAccess("device held through another slot", "EBUSY", after.slice(1));
+        const held = judgeAccess("EBUSY", after.slice(1));
         asked = requestsOf(await readRequests(ctx, d), "GET_DAXDEV", before);
         assert.deepEqual(asked.map((r) => r.nodeid), [String(HELD_IDX), String(HELD_IDX)], "GET_DAXDEV after the race");
-        return combine([daxMode, held]);
+        return refusalsOutcome([["device_dax mode", daxMode], ["device held through another slot", held]]);
       } finally {
         // Slot LINK_IDX now holds the second device: later tests get a fresh connection.
         await renewDaemon(ctx, s, d);

@@ -4,7 +4,7 @@
 // - through the daemon's own bootstrap, for kernels whose fmaps may only name index 0 (which the daemon's opens
 //   of its .meta files fill before any other open): a daemon whose first GET_DAXDEV is answered with the fault.
 import { errnoName } from "../../src/fuse/libc.ts";
-import type { CaseResult, DeviationId, SuiteContext } from "../contract/mod.ts";
+import type { CaseResult, DeviationId, Outcome, SuiteContext } from "../contract/mod.ts";
 import { killDaemon, type ScenarioRule, tryStartDaemon } from "./daemon.ts";
 import { outcome } from "./probe.ts";
 import type { ProbeOp, ProbeResult } from "./probe_ops.ts";
@@ -29,15 +29,15 @@ export function accessOps(path: string, len = 8192): ProbeOp[] {
 /**
  * Judges the results of accessOps(): both opens fail with `errno` (pass), or both opens succeed and the read
  * fails with EIO and the mapping access with SIGBUS (the deviation); anything else fails (data reachable, another
- * errno).
+ * errno). Callers name the case in front of `observed` and `message`.
  */
-export function judgeAccess(what: string, errno: string, res: readonly ProbeResult[]): Refusal {
+export function judgeAccess(errno: string, res: readonly ProbeResult[]): Refusal {
   const got = res.map(outcome);
   if (got.length === 2 && got.every((g) => g === `open:${errno}`)) return { kind: "pass", observed: "error at open" };
   if (got[0] === "read:EIO" && got[1] === "access:SIGBUS") {
-    return { kind: "deviation", deviation: ERRORS_AT_IO, observed: `${what}: open ok, read EIO, mmap SIGBUS` };
+    return { kind: "deviation", deviation: ERRORS_AT_IO, observed: "open ok, read EIO, mmap SIGBUS" };
   }
-  return { kind: "fail", message: `${what}: open() must fail with ${errno}, got ${got.join(", ")}` };
+  return { kind: "fail", message: `open() must fail with ${errno}, got ${got.join(", ")}` };
 }
 
 /** How a daemon's bootstrap (open and map its .meta files through its mount) ended. */
@@ -57,22 +57,44 @@ export function bootstrapEnd(exitCode: number | null, output: string): Bootstrap
 }
 
 /** Judges a bootstrap end like judgeAccess: the open fails with `errno`, or (deviation) the access faults. */
-export function judgeBootstrap(what: string, errno: string, end: BootstrapEnd): Refusal {
+export function judgeBootstrap(errno: string, end: BootstrapEnd): Refusal {
   switch (end.kind) {
     case "open":
       return end.errno === errno
         ? { kind: "pass", observed: "error at the daemon's open of .meta/.superblock" }
-        : { kind: "fail", message: `${what}: the daemon's open must fail with ${errno}, got ${end.errno}` };
+        : { kind: "fail", message: `the daemon's open must fail with ${errno}, got ${end.errno}` };
     case "sigbus":
       return {
         kind: "deviation",
         deviation: ERRORS_AT_IO,
-        observed: `${what}: the daemon's open ok, its mapping access SIGBUS`,
+        observed: "the daemon's open ok, its mapping access SIGBUS",
       };
     case "ready":
-      return { kind: "fail", message: `${what}: the daemon read its metadata through the refused device` };
+      return { kind: "fail", message: "the daemon read its metadata through the refused device" };
     case "other":
-      return { kind: "fail", message: `${what}: the daemon's open must fail with ${errno}: ${end.output}` };
+      return { kind: "fail", message: `the daemon's open must fail with ${errno}: ${end.output}` };
+  }
+}
+
+/** Throws on a failed refusal; returns the deviations among them as one outcome (none: pass). */
+export function refusalsOutcome(refusals: ReadonlyArray<readonly [string, Refusal]>): Outcome | void {
+  const failed = refusals.flatMap(([what, r]) => r.kind === "fail" ? [`${what}: ${r.message}`] : []);
+  if (failed.length > 0) throw new RefusalFailed(failed);
+  const devs = refusals.flatMap(([what, r]) => r.kind === "deviation" ? [[what, r] as const] : []);
+  if (devs.length > 0) {
+    return {
+      kind: "deviation",
+      deviation: devs[0][1].deviation,
+      observed: devs.map(([what, r]) => `${what}: ${r.observed}`).join("; "),
+    };
+  }
+}
+
+/** Refusals that did not behave as the specification says (or as an allowed deviation). */
+export class RefusalFailed extends Error {
+  constructor(readonly failed: readonly string[]) {
+    super(failed.join("\n"));
+    this.name = "RefusalFailed";
   }
 }
 

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { bootstrapEnd, ERRORS_AT_IO, judgeAccess, judgeBootstrap } from "./daxdev_refusal.ts";
+import {
+  bootstrapEnd,
+  ERRORS_AT_IO,
+  judgeAccess,
+  judgeBootstrap,
+  RefusalFailed,
+  refusalsOutcome,
+} from "./daxdev_refusal.ts";
 import { parseProbe } from "./probe.ts";
 import type { ProbeResult } from "./probe_ops.ts";
 
@@ -29,7 +36,7 @@ Deno.test("judgeAccess: the ref kernel's refusals at open pass with their errno"
   for (const [test, errnos] of Object.entries(want)) {
     const res = recorded(test);
     errnos.forEach((errno, k) => {
-      const r = judgeAccess(`${test} #${k}`, errno, res.slice(2 * k, 2 * k + 2));
+      const r = judgeAccess(errno, res.slice(2 * k, 2 * k + 2));
       assert.deepEqual(r, { kind: "pass", observed: "error at open" }, `${test} #${k}`);
     });
   }
@@ -37,10 +44,10 @@ Deno.test("judgeAccess: the ref kernel's refusals at open pass with their errno"
 
 Deno.test("judgeAccess: another errno, or data reachable, fails", () => {
   const res = recorded("error-reply");
-  assert.equal(judgeAccess("error reply", "EINVAL", res.slice(0, 2)).kind, "fail");
+  assert.equal(judgeAccess("EINVAL", res.slice(0, 2)).kind, "fail");
   // The valid file's read after the cases: an open that worked and bytes that matched.
   const ok = res[2];
-  assert.equal(judgeAccess("error reply", "ENXIO", [ok, ok]).kind, "fail");
+  assert.equal(judgeAccess("ENXIO", [ok, ok]).kind, "fail");
 });
 
 Deno.test("judgeAccess: open ok, read EIO, mapping SIGBUS is the posted series' deviation", () => {
@@ -50,7 +57,7 @@ Deno.test("judgeAccess: open ok, read EIO, mapping SIGBUS is the posted series' 
     135,
     null,
   ).results.find((r) => r.error === "SIGBUS")!;
-  const r = judgeAccess("error reply", "ENXIO", [{ i: 0, op: "read", call: "read", error: "EIO" }, sigbus]);
+  const r = judgeAccess("ENXIO", [{ i: 0, op: "read", call: "read", error: "EIO" }, sigbus]);
   assert.equal(r.kind, "deviation");
   assert.equal(r.kind === "deviation" && r.deviation, ERRORS_AT_IO);
 });
@@ -59,14 +66,29 @@ Deno.test("bootstrapEnd: the second daemon of a held device failed its open with
   const out = run.tests["device-held-ebusy"].secondDaemon!.join("\n");
   const end = bootstrapEnd(0, out);
   assert.deepEqual(end, { kind: "open", errno: "EBUSY" });
-  assert.equal(judgeBootstrap("held", "EBUSY", end).kind, "pass");
-  assert.equal(judgeBootstrap("held", "ENODEV", end).kind, "fail");
+  assert.equal(judgeBootstrap("EBUSY", end).kind, "pass");
+  assert.equal(judgeBootstrap("ENODEV", end).kind, "fail");
 });
 
 Deno.test("bootstrapEnd: a death by SIGBUS is the deviation, a ready daemon fails", () => {
   const end = bootstrapEnd(135, "");
   assert.deepEqual(end, { kind: "sigbus" });
-  assert.equal(judgeBootstrap("x", "EINVAL", end).kind, "deviation");
-  assert.equal(judgeBootstrap("x", "EINVAL", { kind: "ready" }).kind, "fail");
+  assert.equal(judgeBootstrap("EINVAL", end).kind, "deviation");
+  assert.equal(judgeBootstrap("EINVAL", { kind: "ready" }).kind, "fail");
   assert.equal(bootstrapEnd(1, "famfs: something else\n").kind, "other");
+});
+
+Deno.test("refusalsOutcome: failures throw with their names, deviations are named in the outcome", () => {
+  const sigbus = judgeBootstrap("EACCES", bootstrapEnd(135, ""));
+  const held = judgeBootstrap("EBUSY", bootstrapEnd(0, run.tests["device-held-ebusy"].secondDaemon!.join("\n")));
+  assert.equal(refusalsOutcome([["held", held]]), undefined);
+  assert.deepEqual(refusalsOutcome([["held", held], ["node", sigbus]]), {
+    kind: "deviation",
+    deviation: ERRORS_AT_IO,
+    observed: "node: the daemon's open ok, its mapping access SIGBUS",
+  });
+  assert.throws(
+    () => refusalsOutcome([["node", sigbus], ["held", judgeBootstrap("ENODEV", bootstrapEnd(0, "x"))]]),
+    (e: Error) => e instanceof RefusalFailed && /^held: the daemon's open must fail with ENODEV/.test(e.message),
+  );
 });

@@ -3,7 +3,7 @@
 // and file mode, owner and group bits hold for other users on open, read, write and mmap, and a client host cannot
 // write files.
 import assert from "node:assert/strict";
-import { defineSuite, famfsOf, must, type Outcome, skip, type SuiteContext, type Test } from "../contract/mod.ts";
+import { defineSuite, famfsOf, must, skip, type SuiteContext, type Test } from "../contract/mod.ts";
 import {
   bindDax,
   bootstrapWith,
@@ -17,6 +17,7 @@ import {
   type ProbeOp,
   type ProbeResult,
   type Refusal,
+  refusalsOutcome,
   runProbe,
   type SeededFileSpec,
   startDaemon,
@@ -47,12 +48,6 @@ async function mount(ctx: SuiteContext, s: State, opts: Parameters<typeof startD
   return await startDaemon(ctx, s.dev.path, MNT, opts);
 }
 
-/** A refusal as a test's outcome: a pass, the profile's deviation, or (thrown) a failure. */
-function refusalOutcome(r: Refusal): Outcome | void {
-  if (r.kind === "fail") assert.fail(r.message);
-  if (r.kind === "deviation") return { kind: "deviation", deviation: r.deviation, observed: r.observed };
-}
-
 const byIndex = (res: ProbeResult[], i: number) => res.find((r) => r.i === i);
 
 /**
@@ -65,7 +60,7 @@ async function presentNode(ctx: SuiteContext, s: State, name: string): Promise<R
   if (famfsOf(ctx).contract.fmapDevindexLimit < 2) {
     const end = await bootstrapWith(ctx, s.dev.path, MNT, { name }, { name: "perm-bootstrap" });
     ctx.record({ bootstrap: end });
-    return judgeBootstrap(`device node ${name}`, "EACCES", end);
+    return judgeBootstrap("EACCES", end);
   }
   const reqLog = "/run/lab/perm-requests.jsonl";
   await must(ctx, `rm -f ${reqLog}`);
@@ -98,7 +93,7 @@ async function presentNode(ctx: SuiteContext, s: State, name: string): Promise<R
   if (open.error) {
     return open.error === "EACCES"
       ? { kind: "pass", observed: "open:EACCES" }
-      : { kind: "fail", message: `open() of a file whose device node is ${name}: ${open.error}, want EACCES` };
+      : { kind: "fail", message: `open() failed with ${open.error}, want EACCES` };
   }
   // Posted-series behaviour: the error is swallowed at open; I/O must then fail.
   const read = byIndex(res, 1), touch = byIndex(res, 3);
@@ -125,7 +120,7 @@ const nodevTmpfs: Test<State> = {
     // The daemon's @nodev preset: a node with the device's dev_t on a tmpfs mounted MS_NODEV.
     const r = await presentNode(ctx, s, "@nodev");
     ctx.record({ refusal: r });
-    return refusalOutcome(r);
+    return refusalsOutcome([["device node @nodev", r]]);
   },
 };
 
@@ -155,7 +150,7 @@ const nodevSuperblock: Test<State> = {
       assert.ok(!opts.split(",").includes("nodev"), `the userns tmpfs mount is not MNT_NODEV (${opts})`);
       const r = await presentNode(ctx, s, node);
       ctx.record({ refusal: r });
-      return refusalOutcome(r);
+      return refusalsOutcome([["device node @nodev", r]]);
     } finally {
       await ctx.exec(`kill ${pid}; rmdir /tmp/perm-uns`);
     }
