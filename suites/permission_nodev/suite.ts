@@ -152,7 +152,7 @@ const nodevSuperblock: Test<State> = {
       assert.ok(!opts.split(",").includes("nodev"), `the userns tmpfs mount is not MNT_NODEV (${opts})`);
       const r = await presentNode(ctx, s, node);
       ctx.record({ refusal: r });
-      return refusalsOutcome([["device node @nodev", r]]);
+      return refusalsOutcome([[`device node ${node}`, r]]);
     } finally {
       await ctx.exec(`kill ${pid}; rmdir /tmp/perm-uns`);
     }
