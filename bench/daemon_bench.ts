@@ -7,7 +7,7 @@
  * deno run --allow-read --allow-write --allow-ffi --allow-env --allow-run bench/daemon_bench.ts [--files N] [--big-mib M]
  */
 import { Allocator } from "../src/famfs/alloc.ts";
-import { mkfs, openMeta } from "../src/famfs/cli.ts";
+import { mkfs, openMeta } from "../src/famfs/mod.ts";
 import { FAMFS_FM_ALL_HOSTS_RW } from "../src/famfs/log.ts";
 import { isMounted } from "../src/fuse/session.ts";
 import { readFileFfi, umount2 } from "../src/fuse/libc.ts";

@@ -1,6 +1,6 @@
 // Patch series: where they come from (a folder of format-patch files or an mbox) and what a
 // failed application means. Pure except for reading the series from disk.
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 
 export interface Patch {
   /** File name, or "<mbox>#N" for the Nth message of an mbox. */
@@ -129,8 +129,29 @@ export function resolveSeriesPath(series: string): string {
   return series;
 }
 
-/** Reads a series in application order (folder entries sorted by name, as format-patch numbers them). */
-export async function readSeries(path: string): Promise<Patch[]> {
+/** The file in a series folder that names the series whose patches come first. */
+export const BASE_FILE = "base";
+
+/**
+ * The folder named by a series folder's `base` file (a name under vm-images/series/ or a path
+ * relative to the folder), or null when the series stands alone.
+ */
+export async function seriesBase(folder: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = (await Deno.readTextFile(`${folder}/${BASE_FILE}`)).trim();
+  } catch {
+    return null;
+  }
+  if (!text) throw new SeriesError(folder, `${BASE_FILE} file is empty: write the base series' name (e.g. ref)`);
+  return text.includes("/") ? resolve(folder, text) : resolveSeriesPath(text);
+}
+
+/**
+ * Reads a series in application order (folder entries sorted by name, as format-patch numbers them).
+ * A folder with a `base` file gets its base series' patches first (names prefixed "<base>/").
+ */
+export async function readSeries(path: string, seen: string[] = []): Promise<Patch[]> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
@@ -147,17 +168,26 @@ export async function readSeries(path: string): Promise<Patch[]> {
     }
     return patches;
   }
+  const here = resolve(path);
+  if (seen.includes(here)) {
+    throw new SeriesError(path, `its ${BASE_FILE} files form a cycle: ${[...seen, here].join(" -> ")}`);
+  }
+  const basePath = await seriesBase(path);
+  const base = basePath === null ? [] : (await readSeries(basePath, [...seen, here])).map((p) => ({
+    ...p,
+    name: `${basename(basePath)}/${p.name}`,
+  }));
   const names = [...Deno.readDirSync(path)].filter((e) => e.isFile && /\.(patch|diff)$/.test(e.name)).map((e) => e.name)
     .sort();
-  if (names.length === 0) throw new SeriesError(path, "has no *.patch files");
-  const out: Patch[] = [];
+  if (names.length === 0 && base.length === 0) throw new SeriesError(path, "has no *.patch files");
+  const out: Patch[] = base;
   for (const n of names) {
     out.push(...splitMbox(await Deno.readTextFile(`${path}/${n}`), n));
   }
   return out;
 }
 
-/** The series' own kconfig fragment (series.config beside the patches), if any. */
+/** The series' own kconfig fragment (series.config beside the patches; a base's is not inherited), if any. */
 export function seriesFragment(path: string): string | null {
   try {
     const p = `${path}/series.config`;

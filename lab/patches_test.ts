@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { findHunk, parseGitApplyError, splitMbox } from "./patches.ts";
+import { findHunk, parseGitApplyError, readSeries, SeriesError, splitMbox } from "./patches.ts";
 import { seriesProfile } from "./run.ts";
 
 const dir = new URL("./testdata/patches/", import.meta.url).pathname;
@@ -72,4 +72,30 @@ Deno.test("a series names its famfs protocol profile in a profile file; no file 
   assert.equal(await seriesProfile(new URL("../vm-images/series/ref", import.meta.url).pathname), "ref");
   assert.equal(await seriesProfile(undefined), null);
   assert.equal(await seriesProfile(new URL("./testdata/patches", import.meta.url).pathname), null);
+});
+
+const seriesDir = new URL("../vm-images/series/", import.meta.url).pathname;
+const testSeries = new URL("./testdata/series/", import.meta.url).pathname;
+
+Deno.test("readSeries: a series with a base file is the base's patches, then its own", async () => {
+  const ref = await readSeries(seriesDir + "ref");
+  const v3 = await readSeries(seriesDir + "v3");
+  const own = [...Deno.readDirSync(seriesDir + "v3")].filter((e) => e.name.endsWith(".patch")).length;
+  assert.ok(own > 0);
+  assert.equal(v3.length, ref.length + own);
+  assert.deepEqual(v3.slice(0, ref.length).map((p) => p.name), ref.map((p) => `ref/${p.name}`));
+  assert.deepEqual(v3.slice(0, ref.length).map((p) => p.text), ref.map((p) => p.text));
+  assert.match(v3[ref.length].name, /^0006-/);
+});
+
+Deno.test("readSeries: base files that form a cycle are refused, naming the chain", async () => {
+  await assert.rejects(readSeries(testSeries + "cycle-a"), (e: unknown) => {
+    assert.ok(e instanceof SeriesError);
+    assert.match(e.message, /cycle: .*cycle-a -> .*cycle-b -> .*cycle-a/);
+    return true;
+  });
+});
+
+Deno.test("readSeries: an empty base file is refused with the fix", async () => {
+  await assert.rejects(readSeries(testSeries + "empty-base"), /base file is empty: write the base series' name/);
 });

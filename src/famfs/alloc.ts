@@ -144,7 +144,7 @@ export function resolveRange(
   }
   let base = 0;
   for (const ie of f.iext) {
-    const extBytes = ie.nbytes || ie.strips.reduce((a, s) => a + s.len, 0);
+    const extBytes = ie.nbytes;
     while (pos < end && pos < base + extBytes && pos >= base) {
       const rel = pos - base;
       const chunk = Math.floor(rel / ie.chunkSize);

@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "../fuse/assert.ts";
 import { canMountFuse, writeFileFfi } from "../fuse/libc.ts";
 import { ensureFusectl, isMounted } from "../fuse/session.ts";
+import { imageSystemUuid, realImage, realYamlFiles, type YamlFile } from "./real_image_fixture.ts";
 import { readRequestLog } from "./request_log.ts";
 import { seededBytes } from "./seed.ts";
 
@@ -331,5 +332,74 @@ Deno.test({
       }
       assertEquals(isMounted(mnt), false);
     });
+  },
+});
+
+/** Device offset of file byte `pos`, by the interleave rule (chunk n in strip n % N, at (n / N) * chunk). */
+function yamlDeviceOffset(y: YamlFile, pos: number): number {
+  if (!y.striped) return y.simple[0].offset + pos;
+  const { nstrips, chunkSize, strips } = y.striped;
+  const n = Math.floor(pos / chunkSize);
+  return strips[n % nstrips].offset + Math.floor(n / nstrips) * chunkSize + (pos % chunkSize);
+}
+
+Deno.test({
+  name: name(
+    "daemon: serves the real famfs image as a client (YAML sizes, read-only, bytes at the YAML fmaps) and appends to it as master",
+  ),
+  ignore: !canMount,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "famfs-real-mount-" });
+    try {
+      const img = await realImage(dir);
+      const files = await realYamlFiles();
+      const dev = await Deno.open(img, { read: true, write: true });
+      for (const [i, y] of files.entries()) {
+        const CH = 64 * 1024; // < the 2 MiB chunk: each piece lies in one strip
+        for (let pos = 0; pos < y.size; pos += CH) {
+          await dev.seek(yamlDeviceOffset(y, pos), Deno.SeekMode.Start);
+          await dev.write(seededBytes(100 + i, pos, Math.min(CH, y.size - pos)));
+        }
+      }
+      dev.close();
+      const mnt = `${dir}/mnt`;
+      await Deno.mkdir(mnt);
+      const client = await startDaemon(img, mnt, ["--compat", "--system-uuid", "00000000-0000-4000-8000-0000000000c1"]);
+      try {
+        for (const [i, y] of files.entries()) {
+          const st = await Deno.stat(`${mnt}/${y.path}`);
+          assertEquals(st.size, y.size, y.path);
+          assertEquals(st.mode! & 0o222, 0, `${y.path}: a client's files have no write bits`);
+          assertEquals((await cli("verify", `${mnt}/${y.path}`, "--seed", String(100 + i))).code, 0, y.path);
+          let refused = false;
+          try {
+            (await Deno.open(`${mnt}/${y.path}`, { write: true })).close();
+          } catch {
+            refused = true;
+          }
+          assert(refused, `${y.path}: open for writing refused on a client`);
+        }
+        assert((await Deno.stat(`${mnt}/dir1/sub`)).isDirectory, "dir1/sub");
+      } finally {
+        client.child.kill("SIGTERM");
+      }
+      assertEquals((await client.status).code, 0);
+      const uuid = await imageSystemUuid(img);
+      const master = await startDaemon(img, mnt, ["--compat", "--system-uuid", uuid]);
+      try {
+        const r = await cli("creat", `${mnt}/dir1/sub/new.bin`, "--size", "5m", "--seed", "7", "--system-uuid", uuid);
+        assertEquals(r.code, 0, r.err);
+        assertEquals((await cli("verify", `${mnt}/dir1/sub/new.bin`, "--seed", "7")).code, 0);
+      } finally {
+        master.child.kill("SIGTERM");
+      }
+      assertEquals((await master.status).code, 0);
+      const fsck = await cli("fsck", "--verbose", img);
+      assertEquals(fsck.code, 0, fsck.out);
+      assert(fsck.out.includes("file dir1/sub/new.bin 5242880 bytes"), fsck.out);
+      assert(fsck.out.includes("3 files, 2 dirs"), fsck.out);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -1,26 +1,56 @@
 /**
- * famfs v2 append-only log (struct famfs_log / famfs_log_entry, x86_64).
- * Header (48): @0 magic u64, @8 len u64, @16 last_index u64, @24 crc u64
- * (crc32 over bytes 0..24), @32 next_seqnum u64, @40 next_index u64.
- * Entry (560): @0 seqnum u64, @8 type u32, @16 union, @552 crc u64 (crc32 over
- * bytes 0..552, padding included).
- *   FILE  @16 size u64, @24 flags u32, @28 uid, @32 gid, @36 mode, @40 relpath[80],
- *         @120 ext_type u8, @128 fmap {ext_type u32; @136 nextents|niext u32;
- *         @144 se[16] {devindex, offset, len: u64} | ie[1] {nstrips, chunk, nbytes: u64; strips[16]}}
- *   MKDIR @16 uid, @20 gid, @24 mode, @28 relpath[80]
+ * famfs v2 append-only log (struct famfs_log / famfs_log_entry, x86_64), byte-compatible with
+ * the real famfs user-space code (OMF 2.2):
+ * Header (48): @0 magic u64, @8 len u64, @16 last_index u64, @24 crc u64 (crc32 over bytes 0..23),
+ * @32 next_seqnum u64, @40 next_index u64. Entries start at @48.
+ * Entry (544): @0 seqnum u64, @8 type u32, @16 union, @536 crc u64 (crc32 over bytes 0..535,
+ * padding included).
+ *   FILE       @16 size u64, @24 flags u32, @28 uid, @32 gid, @36 mode, @40 relpath[80],
+ *              @120 fmap_ext_type u32, @128 nextents|niext u32,
+ *              @136 se[16] {devindex, offset, len: u64} | ie[1] {nstrips u64, chunk_size u64, @152 strips[16]}
+ *   MKDIR      @16 uid, @20 gid, @24 mode, @28 relpath[80]
+ *   ADD_DAXDEV @16 size u64, @24 uuid[16], @40 index u32 (real logplay skips it; so do we)
+ * The media holds no byte count for an interleaved extent: it is the file's size.
  */
 import { crc32 } from "./crc32.ts";
 import { LogError } from "./errors.ts";
 
 export const FAMFS_LOG_MAGIC = 0xbadcafef00dn;
 export const LOG_HEADER_SIZE = 48;
-export const LOG_ENTRY_SIZE = 560;
-export const LOG_ENTRY_CRC_OFFSET = 552;
+export const LOG_ENTRY_SIZE = 544;
+export const LOG_ENTRY_CRC_OFFSET = 536;
 export const FAMFS_MAX_PATHLEN = 80;
 export const FAMFS_MAX_SIMPLE_EXTENTS = 16;
 export const FAMFS_FM_ALL_HOSTS_RW = 2;
 
-export const LogEntryType = { FILE: 0, MKDIR: 1, DELETE: 2 } as const;
+export const LogEntryType = { FILE: 0, MKDIR: 1, DELETE: 2, ADD_DAXDEV: 3 } as const;
+
+/** Byte offsets inside one entry (the union arms start at 16). */
+const EntryField = {
+  seqnum: 0,
+  type: 8,
+  fileSize: 16,
+  fileFlags: 24,
+  fileUid: 28,
+  fileGid: 32,
+  fileMode: 36,
+  fileRelpath: 40,
+  fmapExtType: 120,
+  fmapCount: 128,
+  fmapExtents: 136,
+  ieNstrips: 136,
+  ieChunkSize: 144,
+  ieStrips: 152,
+  mkdirUid: 16,
+  mkdirGid: 20,
+  mkdirMode: 24,
+  mkdirRelpath: 28,
+  daxdevSize: 16,
+  daxdevUuid: 24,
+  daxdevIndex: 40,
+  crc: LOG_ENTRY_CRC_OFFSET,
+} as const;
+const SIMPLE_EXTENT_SIZE = 24;
 export const ExtType = { SIMPLE: 0, INTERLEAVE: 1 } as const;
 
 export interface SimpleExtent {
@@ -32,6 +62,7 @@ export interface SimpleExtent {
 export interface InterleavedExtent {
   nstrips: number;
   chunkSize: number;
+  /** Bytes mapped through this extent; not on media (decoded as the file's size). */
   nbytes: number;
   strips: SimpleExtent[];
 }
@@ -60,6 +91,16 @@ export interface MkdirEntry {
 }
 
 export type LogEntry = FileEntry | MkdirEntry;
+
+/** ADD_DAXDEV: a device joins the filesystem's device table (replay skips it, as real famfs does). */
+export interface DaxdevEntry {
+  kind: "daxdev";
+  size: number;
+  uuid: Uint8Array;
+  index: number;
+}
+
+export type AnyLogEntry = LogEntry | DaxdevEntry;
 
 export interface LogHeader {
   magic: bigint;
@@ -181,66 +222,57 @@ function getExtent(v: DataView, off: number): SimpleExtent {
   };
 }
 
-/** Encodes one 560-byte entry with its seqnum and CRC. */
-export function encodeLogEntry(seqnum: number, e: LogEntry): Uint8Array {
+/** Encodes one 544-byte entry with its seqnum and CRC. */
+export function encodeLogEntry(seqnum: number, e: AnyLogEntry): Uint8Array {
+  const F = EntryField;
   const b = new Uint8Array(LOG_ENTRY_SIZE);
   const v = new DataView(b.buffer);
-  v.setBigUint64(0, BigInt(seqnum), true);
+  v.setBigUint64(F.seqnum, BigInt(seqnum), true);
   if (e.kind === "mkdir") {
-    v.setUint32(8, LogEntryType.MKDIR, true);
-    v.setUint32(16, e.uid, true);
-    v.setUint32(20, e.gid, true);
-    v.setUint32(24, e.mode, true);
-    putPath(b, 28, e.path);
+    v.setUint32(F.type, LogEntryType.MKDIR, true);
+    v.setUint32(F.mkdirUid, e.uid, true);
+    v.setUint32(F.mkdirGid, e.gid, true);
+    v.setUint32(F.mkdirMode, e.mode, true);
+    putPath(b, F.mkdirRelpath, e.path);
+  } else if (e.kind === "daxdev") {
+    v.setUint32(F.type, LogEntryType.ADD_DAXDEV, true);
+    v.setBigUint64(F.daxdevSize, BigInt(e.size), true);
+    b.set(e.uuid.subarray(0, 16), F.daxdevUuid);
+    v.setUint32(F.daxdevIndex, e.index, true);
   } else {
-    v.setUint32(8, LogEntryType.FILE, true);
-    v.setBigUint64(16, BigInt(e.size), true);
-    v.setUint32(24, e.flags, true);
-    v.setUint32(28, e.uid, true);
-    v.setUint32(32, e.gid, true);
-    v.setUint32(36, e.mode, true);
-    putPath(b, 40, e.path);
-    const et = e.fmap.type === "simple" ? ExtType.SIMPLE : ExtType.INTERLEAVE;
-    b[120] = et;
-    v.setUint32(128, et, true);
+    v.setUint32(F.type, LogEntryType.FILE, true);
+    v.setBigUint64(F.fileSize, BigInt(e.size), true);
+    v.setUint32(F.fileFlags, e.flags, true);
+    v.setUint32(F.fileUid, e.uid, true);
+    v.setUint32(F.fileGid, e.gid, true);
+    v.setUint32(F.fileMode, e.mode, true);
+    putPath(b, F.fileRelpath, e.path);
     if (e.fmap.type === "simple") {
       if (e.fmap.extents.length > FAMFS_MAX_SIMPLE_EXTENTS) {
-        throw new LogError(
-          0,
-          seqnum,
-          `${e.fmap.extents.length} extents > ${FAMFS_MAX_SIMPLE_EXTENTS}`,
-        );
+        throw new LogError(0, seqnum, `${e.fmap.extents.length} extents > ${FAMFS_MAX_SIMPLE_EXTENTS}`);
       }
-      v.setUint32(136, e.fmap.extents.length, true);
-      e.fmap.extents.forEach((x, i) => putExtent(v, 144 + i * 24, x));
+      v.setUint32(F.fmapExtType, ExtType.SIMPLE, true);
+      v.setUint32(F.fmapCount, e.fmap.extents.length, true);
+      e.fmap.extents.forEach((x, i) => putExtent(v, F.fmapExtents + i * SIMPLE_EXTENT_SIZE, x));
     } else {
       if (e.fmap.iext.length !== 1) {
-        throw new LogError(
-          0,
-          seqnum,
-          "famfs logs hold exactly one interleaved extent",
-        );
+        throw new LogError(0, seqnum, "famfs logs hold exactly one interleaved extent");
       }
       const ie = e.fmap.iext[0];
       if (ie.strips.length > FAMFS_MAX_SIMPLE_EXTENTS) {
-        throw new LogError(
-          0,
-          seqnum,
-          `${ie.strips.length} strips > ${FAMFS_MAX_SIMPLE_EXTENTS}`,
-        );
+        throw new LogError(0, seqnum, `${ie.strips.length} strips > ${FAMFS_MAX_SIMPLE_EXTENTS}`);
       }
-      v.setUint32(136, 1, true);
-      v.setBigUint64(144, BigInt(ie.nstrips), true);
-      v.setBigUint64(152, BigInt(ie.chunkSize), true);
-      v.setBigUint64(160, BigInt(ie.nbytes), true);
-      ie.strips.forEach((x, i) => putExtent(v, 168 + i * 24, x));
+      if (ie.nbytes !== e.size) {
+        throw new LogError(0, seqnum, `interleaved extent of ${ie.nbytes} bytes for a ${e.size}-byte file`);
+      }
+      v.setUint32(F.fmapExtType, ExtType.INTERLEAVE, true);
+      v.setUint32(F.fmapCount, 1, true);
+      v.setBigUint64(F.ieNstrips, BigInt(ie.nstrips), true);
+      v.setBigUint64(F.ieChunkSize, BigInt(ie.chunkSize), true);
+      ie.strips.forEach((x, i) => putExtent(v, F.ieStrips + i * SIMPLE_EXTENT_SIZE, x));
     }
   }
-  v.setBigUint64(
-    LOG_ENTRY_CRC_OFFSET,
-    BigInt(crc32(b.subarray(0, LOG_ENTRY_CRC_OFFSET))),
-    true,
-  );
+  v.setBigUint64(F.crc, BigInt(crc32(b.subarray(0, F.crc))), true);
   return b;
 }
 
@@ -253,91 +285,73 @@ export function decodeLogEntry(
   index: number,
   at: number,
   deviceSize: number,
-): LogEntry {
+): AnyLogEntry {
+  const F = EntryField;
   const v = new DataView(b.buffer, b.byteOffset, LOG_ENTRY_SIZE);
-  const crc = BigInt(crc32(b.subarray(0, LOG_ENTRY_CRC_OFFSET)));
-  const stored = v.getBigUint64(LOG_ENTRY_CRC_OFFSET, true);
+  const crc = BigInt(crc32(b.subarray(0, F.crc)));
+  const stored = v.getBigUint64(F.crc, true);
   if (crc !== stored) {
-    throw new LogError(
-      at + LOG_ENTRY_CRC_OFFSET,
-      index,
-      `crc 0x${stored.toString(16)} != computed 0x${crc.toString(16)}`,
-    );
+    throw new LogError(at + F.crc, index, `crc 0x${stored.toString(16)} != computed 0x${crc.toString(16)}`);
   }
-  const seq = Number(v.getBigUint64(0, true));
+  const seq = Number(v.getBigUint64(F.seqnum, true));
   if (seq !== index) {
     throw new LogError(at, index, `seqnum ${seq} != index ${index}`);
   }
-  const type = v.getUint32(8, true);
+  const type = v.getUint32(F.type, true);
   if (type === LogEntryType.MKDIR) {
-    const path = getPath(b, 28);
-    checkRelpath(path, at + 28, index);
+    const path = getPath(b, F.mkdirRelpath);
+    checkRelpath(path, at + F.mkdirRelpath, index);
     return {
       kind: "mkdir",
-      uid: v.getUint32(16, true),
-      gid: v.getUint32(20, true),
-      mode: v.getUint32(24, true),
+      uid: v.getUint32(F.mkdirUid, true),
+      gid: v.getUint32(F.mkdirGid, true),
+      mode: v.getUint32(F.mkdirMode, true),
       path,
     };
   }
-  if (type !== LogEntryType.FILE) {
-    throw new LogError(
-      at + 8,
-      index,
-      `entry type ${type} is not FILE(0) or MKDIR(1)`,
-    );
+  if (type === LogEntryType.ADD_DAXDEV) {
+    return {
+      kind: "daxdev",
+      size: Number(v.getBigUint64(F.daxdevSize, true)),
+      uuid: b.slice(F.daxdevUuid, F.daxdevUuid + 16),
+      index: v.getUint32(F.daxdevIndex, true),
+    };
   }
-  const path = getPath(b, 40);
-  checkRelpath(path, at + 40, index);
-  const size = Number(v.getBigUint64(16, true));
-  const ext = v.getUint32(128, true);
+  if (type !== LogEntryType.FILE) {
+    throw new LogError(at + F.type, index, `entry type ${type} is not FILE(0), MKDIR(1) or ADD_DAXDEV(3)`);
+  }
+  const path = getPath(b, F.fileRelpath);
+  checkRelpath(path, at + F.fileRelpath, index);
+  const size = Number(v.getBigUint64(F.fileSize, true));
+  const ext = v.getUint32(F.fmapExtType, true);
+  const n = v.getUint32(F.fmapCount, true);
   let fmap: Fmap;
   if (ext === ExtType.SIMPLE) {
-    const n = v.getUint32(136, true);
     if (n === 0 || n > FAMFS_MAX_SIMPLE_EXTENTS) {
-      throw new LogError(at + 136, index, `nextents ${n} not in 1..16`);
+      throw new LogError(at + F.fmapCount, index, `nextents ${n} not in 1..16`);
     }
-    const extents = Array.from(
-      { length: n },
-      (_, i) => getExtent(v, 144 + i * 24),
-    );
-    extents.forEach((x, i) => checkExtent(x, at + 144 + i * 24, index, deviceSize));
+    const extents = Array.from({ length: n }, (_, i) => getExtent(v, F.fmapExtents + i * SIMPLE_EXTENT_SIZE));
+    extents.forEach((x, i) => checkExtent(x, at + F.fmapExtents + i * SIMPLE_EXTENT_SIZE, index, deviceSize));
     fmap = { type: "simple", extents };
   } else if (ext === ExtType.INTERLEAVE) {
-    const n = v.getUint32(136, true);
-    if (n !== 1) throw new LogError(at + 136, index, `niext ${n} is not 1`);
-    const nstrips = Number(v.getBigUint64(144, true));
-    const chunkSize = Number(v.getBigUint64(152, true));
-    const nbytes = Number(v.getBigUint64(160, true));
+    if (n !== 1) throw new LogError(at + F.fmapCount, index, `niext ${n} is not 1`);
+    const nstrips = Number(v.getBigUint64(F.ieNstrips, true));
+    const chunkSize = Number(v.getBigUint64(F.ieChunkSize, true));
     if (nstrips === 0 || nstrips > FAMFS_MAX_SIMPLE_EXTENTS) {
-      throw new LogError(at + 144, index, `nstrips ${nstrips} not in 1..16`);
+      throw new LogError(at + F.ieNstrips, index, `nstrips ${nstrips} not in 1..16`);
     }
     if (chunkSize === 0 || (chunkSize & (chunkSize - 1)) !== 0) {
-      throw new LogError(
-        at + 152,
-        index,
-        `chunk size ${chunkSize} is not a power of 2`,
-      );
+      throw new LogError(at + F.ieChunkSize, index, `chunk size ${chunkSize} is not a power of 2`);
     }
-    const strips = Array.from(
-      { length: nstrips },
-      (_, i) => getExtent(v, 168 + i * 24),
-    );
-    strips.forEach((x, i) => checkExtent(x, at + 168 + i * 24, index, deviceSize));
-    fmap = {
-      type: "interleave",
-      iext: [{ nstrips, chunkSize, nbytes, strips }],
-    };
+    const strips = Array.from({ length: nstrips }, (_, i) => getExtent(v, F.ieStrips + i * SIMPLE_EXTENT_SIZE));
+    strips.forEach((x, i) => checkExtent(x, at + F.ieStrips + i * SIMPLE_EXTENT_SIZE, index, deviceSize));
+    fmap = { type: "interleave", iext: [{ nstrips, chunkSize, nbytes: size, strips }] };
   } else {
-    throw new LogError(
-      at + 128,
-      index,
-      `extent type ${ext} is not SIMPLE(0) or INTERLEAVE(1)`,
-    );
+    throw new LogError(at + F.fmapExtType, index, `extent type ${ext} is not SIMPLE(0) or INTERLEAVE(1)`);
   }
   if (fmapCapacity(fmap) < size) {
     throw new LogError(
-      at + 16,
+      at + F.fileSize,
       index,
       `file size ${size} exceeds its extents (${fmapCapacity(fmap)} bytes)`,
     );
@@ -345,10 +359,10 @@ export function decodeLogEntry(
   return {
     kind: "file",
     size,
-    flags: v.getUint32(24, true),
-    uid: v.getUint32(28, true),
-    gid: v.getUint32(32, true),
-    mode: v.getUint32(36, true),
+    flags: v.getUint32(F.fileFlags, true),
+    uid: v.getUint32(F.fileUid, true),
+    gid: v.getUint32(F.fileGid, true),
+    mode: v.getUint32(F.fileMode, true),
     path,
     fmap,
   };
@@ -392,19 +406,14 @@ function checkExtent(
 
 export function fmapCapacity(f: Fmap): number {
   if (f.type === "simple") return f.extents.reduce((a, x) => a + x.len, 0);
-  return f.iext.reduce(
-    (a, ie) =>
-      a + Math.min(
-        ie.nbytes || Infinity,
-        ie.strips.reduce((s, x) => s + x.len, 0),
-      ),
-    0,
-  );
+  return f.iext.reduce((a, ie) => a + ie.strips.reduce((s, x) => s + x.len, 0), 0);
 }
 
 export interface ReplayResult {
   header: LogHeader;
   entries: Array<{ index: number; entry: LogEntry }>;
+  /** ADD_DAXDEV entries: accepted and skipped (real logplay does not act on them yet). */
+  daxdevs: Array<{ index: number; entry: DaxdevEntry }>;
   /** Corrupt entries: reported and skipped, later entries still count. */
   errors: LogError[];
 }
@@ -426,25 +435,20 @@ export function replayLog(
     logLen,
   );
   const entries: ReplayResult["entries"] = [];
+  const daxdevs: ReplayResult["daxdevs"] = [];
   const errors: LogError[] = [];
   for (let i = from; i < header.nextIndex; i++) {
     const off = LOG_HEADER_SIZE + i * LOG_ENTRY_SIZE;
     try {
-      entries.push({
-        index: i,
-        entry: decodeLogEntry(
-          log.subarray(off, off + LOG_ENTRY_SIZE),
-          i,
-          logOffset + off,
-          deviceSize,
-        ),
-      });
+      const entry = decodeLogEntry(log.subarray(off, off + LOG_ENTRY_SIZE), i, logOffset + off, deviceSize);
+      if (entry.kind === "daxdev") daxdevs.push({ index: i, entry });
+      else entries.push({ index: i, entry });
     } catch (e) {
       if (e instanceof LogError) errors.push(e);
       else throw e;
     }
   }
-  return { header, entries, errors };
+  return { header, entries, daxdevs, errors };
 }
 
 /** Appends an entry in place (entry first, then the header counters). Returns its index. */
@@ -452,7 +456,7 @@ export function appendLogEntry(
   log: Uint8Array,
   logOffset: number,
   logLen: number,
-  e: LogEntry,
+  e: AnyLogEntry,
 ): number {
   const h = checkLogHeader(log.subarray(0, LOG_HEADER_SIZE), logOffset, logLen);
   if (h.nextIndex > h.lastIndex) {

@@ -3,8 +3,8 @@
  *   @0 magic u64, @8 version u64, @16 log_offset u64, @24 log_len u64,
  *   @32 alloc_unit u64, @40 omf_ver_major u32, @44 omf_ver_minor u32,
  *   @48 uuid[16], @64 dev_uuid[16], @80 system_uuid[16], @96 crc u64
- *   (crc32 over bytes 0..96), @104 sb_flags u32, @112 daxdev {size u64 @112,
- *   uuid[16] @120, name char[64] @136}.
+ *   (crc32 over bytes 0..95), @104 sb_flags u32 (real mkfs writes 0), @112 daxdev {size u64 @112,
+ *   uuid[16] @120, name char[64] @136}. Real famfs refuses any version but 48.
  */
 import { crc32 } from "./crc32.ts";
 import { SuperblockError } from "./errors.ts";
@@ -17,7 +17,6 @@ export const FAMFS_LOG_OFFSET = 0x200000;
 export const FAMFS_LOG_LEN = 0x800000;
 export const FAMFS_SUPERBLOCK_SIZE = 0x200000;
 export const FAMFS_ALLOC_UNIT = 0x200000;
-export const FAMFS_PRIMARY_SB = 1;
 export const SUPERBLOCK_STRUCT_SIZE = 200;
 export const SB_CRC_OFFSET = 96;
 export const FAMFS_DEVNAME_LEN = 64;
@@ -120,6 +119,9 @@ export function checkSuperblock(
       `crc 0x${sb.crc.toString(16)} does not match computed 0x${crc.toString(16)}`,
     );
   }
+  if (sb.version !== FAMFS_CURRENT_VERSION) {
+    throw new SuperblockError(device, 8, `version ${sb.version} is not ${FAMFS_CURRENT_VERSION}`);
+  }
   if (sb.omfMajor !== FAMFS_OMF_VER_MAJOR) {
     throw new SuperblockError(
       device,
@@ -171,27 +173,4 @@ export function randomUuid(): Uint8Array {
   u[6] = (u[6] & 0x0f) | 0x40;
   u[8] = (u[8] & 0x3f) | 0x80;
   return u;
-}
-
-/** This host's system UUID: $FAMFS_SYSTEM_UUID, else /etc/machine-id. */
-export function systemUuid(): Uint8Array {
-  let hex = Deno.env.get("FAMFS_SYSTEM_UUID")?.replaceAll("-", "");
-  if (!hex) {
-    try {
-      hex = Deno.readTextFileSync("/etc/machine-id").trim();
-    } catch {
-      hex = "0".repeat(32);
-    }
-  }
-  const u = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) {
-    u[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16) || 0;
-  }
-  return u;
-}
-
-export type Role = "master" | "client";
-
-export function roleOf(sb: Superblock, system = systemUuid()): Role {
-  return sb.systemUuid.every((x, i) => x === system[i]) ? "master" : "client";
 }

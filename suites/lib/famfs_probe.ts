@@ -4,7 +4,7 @@
 // Usage: deno run -A famfs_probe.ts [FIRST_OP_INDEX] [--as UID:GID] < ops.json   (-A: /dev and /proc paths)
 // With --as the probe (started as root, so it can load from any checkout) runs its operations as that user.
 import { resolveRange } from "../../src/famfs/alloc.ts";
-import { createFile, openMeta } from "../../src/famfs/cli.ts";
+import { createFile, openMeta } from "../../src/famfs/mod.ts";
 import { seededBytes } from "../../src/famfs/seed.ts";
 import * as libc from "../../src/fuse/libc.ts";
 import type { Expected, ProbeOp, ProbeResult, Target } from "./probe_ops.ts";
