@@ -1,12 +1,13 @@
-// Runs in the guest: performs the operations given as JSON on stdin (see probe_ops.ts) and prints one JSON line
-// per operation as soon as it finishes. A mapping access prints a "begin" line first, so the host, seeing the
-// process die of SIGBUS, knows which access faulted and can restart at the next operation.
-// Usage: deno run -A famfs_probe.ts [FIRST_OP_INDEX] < ops.json   (-A: /dev and /proc paths)
+// Runs in the guest: performs the operations given as JSON on stdin (see probe_ops.ts) and prints one JSON line per
+// operation as soon as it finishes. A mapping access prints a "begin" line first, so the host, seeing the process
+// die of SIGBUS, knows which access faulted and can restart at the next operation.
+// Usage: deno run -A famfs_probe.ts [FIRST_OP_INDEX] [--as UID:GID] < ops.json   (-A: /dev and /proc paths)
+// With --as the probe (started as root, so it can load from any checkout) runs its operations as that user.
 import { resolveRange } from "../../src/famfs/alloc.ts";
 import { createFile, openMeta } from "../../src/famfs/mod.ts";
 import { seededBytes } from "../../src/famfs/seed.ts";
 import * as libc from "../../src/fuse/libc.ts";
-import type { Expected, ProbeOp, ProbeResult } from "./probe_ops.ts";
+import type { Expected, ProbeOp, ProbeResult, Target } from "./probe_ops.ts";
 
 /** Expected bytes [off, off+len) of a file. */
 export function expectedBytes(e: Expected, off: number, len: number): Uint8Array {
@@ -27,11 +28,23 @@ function firstDiff(want: Uint8Array, got: Uint8Array, base: number): number {
 class Failed extends Error {
   constructor(readonly call: string, readonly errno: string) {
     super(`${call}: ${errno}`);
+    this.name = "Failed";
   }
 }
 
-function openFd(path: string, rw: boolean): number {
-  const fd = libc.tryOpen(path, rw ? libc.O_RDWR : libc.O_RDONLY);
+const FLAGS = { r: libc.O_RDONLY, w: 1, rw: libc.O_RDWR } as const;
+/** Descriptors and mappings kept by handle operations. */
+const fds = new Map<string, number>();
+const maps = new Map<string, { ptr: Deno.PointerObject; length: number }>();
+
+function fdOf(name: string): number {
+  const fd = fds.get(name);
+  if (fd === undefined) throw new Failed(name, "not-open");
+  return fd;
+}
+
+function openFd(path: string, flags: number): number {
+  const fd = libc.tryOpen(path, flags);
   if (fd < 0) throw new Failed("open", libc.errnoName());
   return fd;
 }
@@ -50,7 +63,7 @@ function map(fd: number, off: number, len: number, prot: number): Deno.PointerOb
 }
 
 function withFd<T>(path: string, rw: boolean, f: (fd: number) => T): T {
-  const fd = openFd(path, rw);
+  const fd = openFd(path, rw ? libc.O_RDWR : libc.O_RDONLY);
   try {
     return f(fd);
   } finally {
@@ -58,12 +71,32 @@ function withFd<T>(path: string, rw: boolean, f: (fd: number) => T): T {
   }
 }
 
+/** Runs `f` on the target's descriptor: a kept one, or `path` opened (read-write when `rw`) for the call. */
+function onTarget<T>(t: Target, rw: boolean, f: (fd: number) => T): T {
+  return "fd" in t ? f(fdOf(t.fd)) : withFd(t.path, rw, f);
+}
+
+function writeBack(fd: number, data: Uint8Array<ArrayBuffer>, off: number): { n: number; mismatch: number } {
+  const n = libc.pwrite(fd, data, off);
+  if (n < 0) throw new Failed("write", libc.errnoName());
+  const back = pread(fd, off, n);
+  return { n, mismatch: firstDiff(data.subarray(0, n), back, off) };
+}
+
 async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op">> {
   switch (op.op) {
-    case "open":
-      return withFd(op.path, op.flags === "rw", () => ({}));
+    case "open": {
+      const fd = openFd(op.path, FLAGS[op.flags ?? "r"]);
+      if (op.id === undefined) libc.close(fd);
+      else fds.set(op.id, fd);
+      return {};
+    }
+    case "close":
+      libc.close(fdOf(op.fd));
+      fds.delete(op.fd);
+      return {};
     case "read":
-      return withFd(op.path, false, (fd) => {
+      return onTarget(op, false, (fd) => {
         const got = pread(fd, op.off, op.len);
         // Only the bytes read are compared: callers check `n` (reads stop at EOF).
         const mismatch = op.expect
@@ -71,14 +104,20 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
           : undefined;
         return { n: got.byteLength, mismatch };
       });
-    case "write":
-      return withFd(op.path, true, (fd) => {
-        const data = new Uint8Array(op.len).fill(op.byte);
-        const n = libc.pwrite(fd, data, op.off);
-        if (n < 0) throw new Failed("write", libc.errnoName());
-        const back = pread(fd, op.off, n);
-        return { n, mismatch: firstDiff(data.subarray(0, n), back, op.off) };
-      });
+    case "write": {
+      const data = new Uint8Array(op.len).fill(op.byte);
+      if ("path" in op) return withFd(op.path, true, (fd) => writeBack(fd, data, op.off));
+      // A kept descriptor may be write-only: no read back.
+      const n = libc.pwrite(fdOf(op.fd), data, op.off);
+      if (n < 0) throw new Failed("write", libc.errnoName());
+      return { n };
+    }
+    case "restore":
+      return withFd(
+        op.path,
+        true,
+        (fd) => writeBack(fd, seededBytes(op.seed, op.off, op.len) as Uint8Array<ArrayBuffer>, op.off),
+      );
     case "mmap":
       return withFd(op.path, op.prot === "rw", (fd) => {
         const prot = op.prot === "rw" ? libc.PROT_READ | libc.PROT_WRITE : libc.PROT_READ;
@@ -87,7 +126,7 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
         try {
           const rel = op.off - op.mapOff;
           // The access that may fault: tell the host first.
-          console.log(JSON.stringify({ i, begin: true }));
+          console.log(JSON.stringify({ i, op: op.op, begin: true }));
           const view = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, op.len, rel));
           if (op.byte !== undefined) {
             view.fill(op.byte);
@@ -102,6 +141,43 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
           if (second) libc.munmap({ ptr: second, length: op.mapLen });
         }
       });
+    case "map": {
+      const prot = op.prot === "rw" ? libc.PROT_READ | libc.PROT_WRITE : libc.PROT_READ;
+      maps.set(op.id, { ptr: map(fdOf(op.fd), op.off ?? 0, op.len, prot), length: op.len });
+      return {};
+    }
+    case "munmap": {
+      const m = maps.get(op.map);
+      if (!m) throw new Failed(op.map, "not-open");
+      libc.munmap(m);
+      maps.delete(op.map);
+      return {};
+    }
+    case "touch": {
+      const m = maps.get(op.map);
+      if (!m) throw new Failed(op.map, "not-open");
+      console.log(JSON.stringify({ i, op: op.op, begin: true }));
+      const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(m.ptr, op.len, op.off));
+      if (op.write !== undefined) {
+        bytes.fill(op.write);
+        return { n: op.len };
+      }
+      const got = bytes.slice();
+      const at = op.fileOff ?? op.off;
+      return { n: op.len, mismatch: op.expect ? firstDiff(expectedBytes(op.expect, at, op.len), got, at) : undefined };
+    }
+    case "wait": {
+      const deadline = Date.now() + op.timeoutMs;
+      for (;;) {
+        try {
+          Deno.statSync(op.path);
+          return {};
+        } catch {
+          if (Date.now() > deadline) throw new Failed("wait", "timeout");
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    }
     case "raw": {
       const m = openMeta(op.dev);
       try {
@@ -173,6 +249,11 @@ async function writeSeeded(path: string, size: number, seed: number): Promise<vo
 if (import.meta.main) {
   const ops = JSON.parse(new TextDecoder().decode(await new Response(Deno.stdin.readable).arrayBuffer())) as ProbeOp[];
   const first = Number(Deno.args[0] ?? "0");
+  const as = Deno.args.indexOf("--as");
+  if (as >= 0) {
+    const [uid, gid] = Deno.args[as + 1].split(":").map(Number);
+    libc.becomeUser(uid, gid);
+  }
   for (let i = first; i < ops.length; i++) {
     const op = ops[i];
     let res: Omit<ProbeResult, "i" | "op">;

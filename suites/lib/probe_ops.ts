@@ -1,6 +1,7 @@
-// Operations understood by famfs_probe.ts (runs in the guest) and its result lines. Every operation is
-// self-contained (opens and closes its own file descriptors), so after a SIGBUS the host can restart the probe
-// at the next operation.
+// Operations understood by famfs_probe.ts (runs in the guest) and its result lines: the one probe of every famfs
+// suite. Path operations (`path`) open and close their own descriptor, so after a SIGBUS the host restarts the probe
+// at the next operation; handle operations (`fd`, `map`) work on descriptors and mappings kept open by earlier
+// operations of the same process (open with an `id`, map), e.g. to keep a file mapped across a teardown.
 
 /** Expected content of a file: seeded bytes, with some ranges overwritten by a constant byte. */
 export interface Expected {
@@ -8,13 +9,20 @@ export interface Expected {
   patches?: Array<{ off: number; len: number; byte: number }>;
 }
 
+/** What an operation works on: a path (opened and closed by the operation) or a kept descriptor. */
+export type Target = { path: string } | { fd: string };
+
 export type ProbeOp =
-  /** open(2) + close(2): reports the errno of the open. */
-  | { op: "open"; path: string; flags?: "r" | "rw" }
-  /** pread(2) of [off, off+len); compares with `expect` when given. */
-  | { op: "read"; path: string; off: number; len: number; expect?: Expected }
-  /** pwrite(2) of `len` bytes of `byte` at `off`, then pread(2) back (compared). */
-  | { op: "write"; path: string; off: number; len: number; byte: number }
+  /** open(2): without `id` closed at once (reports the errno of the open); with `id` kept as handle `id`. */
+  | { op: "open"; path: string; flags?: "r" | "w" | "rw"; id?: string }
+  /** close(2) of a kept descriptor. */
+  | { op: "close"; fd: string }
+  /** pread(2) of [off, off+len); compares with `expect` when given (only the bytes read: check `n`). */
+  | ({ op: "read"; off: number; len: number; expect?: Expected } & Target)
+  /** pwrite(2) of `len` bytes of `byte` at `off`; on a path, then pread(2) back (compared). */
+  | ({ op: "write"; off: number; len: number; byte: number } & Target)
+  /** pwrite(2) of the seeded bytes of [off, off+len) (undoes writes), then pread(2) back (compared). */
+  | { op: "restore"; path: string; off: number; len: number; seed: number }
   /**
    * mmap(2) of [mapOff, mapOff+mapLen) (shared), then an access of [off, off+len) relative to the file: a read
    * compared with `expect`, or (prot rw with `byte`) a fill followed by a read back through a second mapping.
@@ -30,6 +38,16 @@ export type ProbeOp =
     expect?: Expected;
     byte?: number;
   }
+  /** mmap(2) of [off, off+len) of a kept descriptor, kept as mapping `id` (nothing is accessed). */
+  | { op: "map"; fd: string; id: string; len: number; prot: "r" | "rw"; off?: number }
+  | { op: "munmap"; map: string }
+  /**
+   * Access of [off, off+len) of a kept mapping: a read compared with `expect` at file offset `fileOff` (default
+   * `off`), or a fill with `write`.
+   */
+  | { op: "touch"; map: string; off: number; len: number; expect?: Expected; fileOff?: number; write?: number }
+  /** Waits until `path` exists (lets a test act while mappings are live). */
+  | { op: "wait"; path: string; timeoutMs: number }
   /** Device in device_dax mode: compares each file's bytes at its fmap offsets with the expected content. */
   | { op: "raw"; dev: string; files: Array<{ rel: string; expect: Expected }> }
   /** Creates seeded files on a famfs mount (same result as `famfs creat --seed`), in one process. */
@@ -47,9 +65,12 @@ export interface SeededFileSpec {
 export interface ProbeResult {
   i: number;
   op: ProbeOp["op"];
-  /** errno name (e.g. "ENODEV") of the failing call, or "SIGBUS" (added by the host side). */
+  /**
+   * errno name (e.g. "ENODEV") of the failing call; "SIGBUS" (added by the host side) when the access died of it;
+   * "not-open" for a handle whose open failed; "timeout" for a wait that ran out.
+   */
   error?: string;
-  /** Which call failed: open, read, write, mmap, ... */
+  /** Which call failed: open, read, write, mmap, access, ... */
   call?: string;
   /** Bytes read/written. */
   n?: number;

@@ -3,46 +3,48 @@
 // can be held by a new mount and re-bound to device_dax. kmemleak stays silent on the debug kernel.
 import assert from "node:assert/strict";
 import { seededBytes } from "../../src/famfs/seed.ts";
-import { must, type Skip, type Suite, type SuiteContext, type SuiteTest } from "../../src/suite.ts";
+import { defineSuite, must, skip, type SuiteContext, type Test } from "../contract/mod.ts";
 import {
   bindDax,
   type Daemon,
   daxDriver,
+  type FamfsDevice,
   famfsDevice,
   fuseConnection,
   killDaemon,
   prepareFs,
-  type SeededFile,
+  type ProbeOp,
+  type SeededFileSpec,
   signalDaemon,
   startDaemon,
   startProbe,
   stopDaemon,
   waitGone,
   waitProbe,
-} from "./guest_famfs.ts";
-import type { ProbeOp } from "./probe_ops.ts";
+} from "../lib/famfs_guest.ts";
 
 const MNT = "/run/lab/td-mnt";
 const GO = "/run/lab/td-go";
 const PROBE_OUT = "/run/lab/td-probe.out";
 const TWO_MIB = 2 * 1024 * 1024;
-const A: SeededFile = { rel: "a", size: 8 * 1024 * 1024, seed: 21 };
-const B: SeededFile = { rel: "b", size: TWO_MIB, seed: 22 };
+const A: SeededFileSpec = { rel: "a", size: 8 * 1024 * 1024, seed: 21 };
+const B: SeededFileSpec = { rel: "b", size: TWO_MIB, seed: 22 };
 /** Cycles of mount/open/unmount/rebind: the issue asks for 100; each costs a daemon start under TCG. */
 const MAX_CYCLES = 100;
 const CYCLE_BUDGET_MS = 180_000;
+/** Tests with a live mapping across a teardown: two daemon starts, a background probe, waits for a dying daemon. */
+const LIVE_MAPPING_MS = 150_000;
 
-/** Guests (one context each) whose device already holds this suite's files. */
-const prepared = new WeakSet<SuiteContext>();
+interface State {
+  dev: FamfsDevice;
+  /** Driver of the device before the suite (restored by the fixture's teardown). */
+  initialDriver: string;
+}
 
-async function setup(ctx: SuiteContext): Promise<Skip | undefined> {
-  if (ctx.profile !== "ref") return { skip: `kernel without the famfs ref series (profile ${ctx.profile})` };
-  if (!prepared.has(ctx)) {
-    await prepareFs(ctx, MNT, [A, B]);
-    prepared.add(ctx);
-  }
-  // A failed test may have left the device in device_dax mode.
-  await bindDax(ctx, famfsDevice(ctx).dax, "fsdev_dax");
+/** Mounts the suite's device; it is bound to fsdev_dax already unless a failed test left it otherwise. */
+async function mount(ctx: SuiteContext, s: State): Promise<Daemon> {
+  await bindDax(ctx, s.dev.dax, "fsdev_dax");
+  return await startDaemon(ctx, s.dev.path, MNT);
 }
 
 async function sha256Hex(b: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -61,8 +63,8 @@ async function assertReadsA(ctx: SuiteContext, what: string): Promise<void> {
  * After a teardown: a new mount of the same device works (holder released; checked before any rebind, which
  * would clear a leaked holder), then the device re-binds to device_dax and back to fsdev_dax.
  */
-async function assertDeviceReleased(ctx: SuiteContext): Promise<void> {
-  const { path, dax } = famfsDevice(ctx);
+async function assertDeviceReleased(ctx: SuiteContext, s: State): Promise<void> {
+  const { path, dax } = s.dev;
   const d = await startDaemon(ctx, path, MNT).catch((e: Error) => {
     throw new Error(`re-mount of ${path} after teardown failed: ${e.message}`);
   });
@@ -82,10 +84,10 @@ async function assertDeviceReleased(ctx: SuiteContext): Promise<void> {
 function mappedProbe(): ProbeOp[] {
   return [
     { op: "open", path: `${MNT}/${A.rel}`, flags: "r", id: "a" },
-    { op: "mmap", fd: "a", id: "m", len: A.size, prot: "r" },
-    { op: "touch", map: "m", off: 0, len: TWO_MIB, seed: A.seed },
+    { op: "map", fd: "a", id: "m", len: A.size, prot: "r" },
+    { op: "touch", map: "m", off: 0, len: TWO_MIB, expect: { seed: A.seed } },
     { op: "wait", path: GO, timeoutMs: 240_000 },
-    { op: "touch", map: "m", off: 0, len: A.size, seed: A.seed },
+    { op: "touch", map: "m", off: 0, len: A.size, expect: { seed: A.seed } },
     { op: "close", fd: "a" },
   ];
 }
@@ -128,13 +130,11 @@ async function cleanup(ctx: SuiteContext, d: Daemon | undefined): Promise<void> 
   await ctx.exec(`touch ${GO}; grep -q ' ${MNT} ' /proc/mounts && umount -l ${MNT}; true`);
 }
 
-const unmountBusy: SuiteTest = {
+const unmountBusy: Test<State> = {
   name: "unmount-with-files-open-and-mapped",
-  timeoutMs: 600_000,
-  async run(ctx) {
-    const s = await setup(ctx);
-    if (s) return s;
-    let d: Daemon | undefined = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
+  timeoutMs: LIVE_MAPPING_MS,
+  async run(ctx, s) {
+    let d: Daemon | undefined = await mount(ctx, s);
     try {
       await startMapped(ctx);
       const plain = await ctx.exec(`umount ${MNT}`);
@@ -144,20 +144,18 @@ const unmountBusy: SuiteTest = {
       d = undefined;
       const access = await finishMapped(ctx);
       ctx.record({ plainUmount: plain.stderr.trim(), accessAfterUnmount: access });
-      await assertDeviceReleased(ctx);
+      await assertDeviceReleased(ctx, s);
     } finally {
       await cleanup(ctx, d);
     }
   },
 };
 
-const sigkill: SuiteTest = {
+const sigkill: Test<State> = {
   name: "daemon-sigkill-with-live-mappings",
-  timeoutMs: 600_000,
-  async run(ctx) {
-    const s = await setup(ctx);
-    if (s) return s;
-    let d: Daemon | undefined = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
+  timeoutMs: LIVE_MAPPING_MS,
+  async run(ctx, s) {
+    let d: Daemon | undefined = await mount(ctx, s);
     try {
       await startMapped(ctx);
       const conn = await fuseConnection(ctx, MNT);
@@ -177,7 +175,7 @@ const sigkill: SuiteTest = {
       const access = await finishMapped(ctx);
       await must(ctx, `umount -l ${MNT} && ! grep -q ' ${MNT} ' /proc/mounts`, 30_000);
       ctx.record({ accessAfterSigkill: access, daemonExitedWithin30s: exited, stuckThreads: stuck });
-      await assertDeviceReleased(ctx);
+      await assertDeviceReleased(ctx, s);
       assert.ok(
         exited,
         `SIGKILLed daemon did not exit within 30 s (released only by a fusectl abort); threads: ${stuck}`,
@@ -188,13 +186,11 @@ const sigkill: SuiteTest = {
   },
 };
 
-const abort: SuiteTest = {
+const abort: Test<State> = {
   name: "connection-abort-via-fusectl",
-  timeoutMs: 600_000,
-  async run(ctx) {
-    const s = await setup(ctx);
-    if (s) return s;
-    let d: Daemon | undefined = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
+  timeoutMs: LIVE_MAPPING_MS,
+  async run(ctx, s) {
+    let d: Daemon | undefined = await mount(ctx, s);
     try {
       await startMapped(ctx);
       const conn = await fuseConnection(ctx, MNT);
@@ -209,21 +205,18 @@ const abort: SuiteTest = {
       const access = await finishMapped(ctx);
       if (still) await must(ctx, `umount -l ${MNT}`);
       ctx.record({ connection: conn, mountLeftAfterAbort: still, accessAfterAbort: access, daemonLog: log.trim() });
-      await assertDeviceReleased(ctx);
+      await assertDeviceReleased(ctx, s);
     } finally {
       await cleanup(ctx, d);
     }
   },
 };
 
-const remount: SuiteTest = {
+const remount: Test<State> = {
   name: "remount-after-teardown",
-  timeoutMs: 300_000,
-  async run(ctx) {
-    const s = await setup(ctx);
-    if (s) return s;
+  async run(ctx, s) {
     // The daemon's own .meta opens hold slot 0; reading a file uses it. No rebind in between.
-    const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
+    const d = await mount(ctx, s);
     try {
       await assertReadsA(ctx, "first mount");
       await stopDaemon(ctx, d);
@@ -231,7 +224,7 @@ const remount: SuiteTest = {
       await killDaemon(ctx, d);
       throw e;
     }
-    await assertDeviceReleased(ctx);
+    await assertDeviceReleased(ctx, s);
   },
 };
 
@@ -249,13 +242,12 @@ async function slab(ctx: SuiteContext): Promise<SlabSample> {
   return { slabKiB: kib("Slab"), unreclaimKiB: kib("SUnreclaim"), kmalloc256: k256 };
 }
 
-const cycles: SuiteTest = {
+const cycles: Test<State> = {
   name: "mount-unmount-cycles",
-  timeoutMs: CYCLE_BUDGET_MS + 300_000,
-  async run(ctx) {
-    const s = await setup(ctx);
-    if (s) return s;
-    const { path, dax } = famfsDevice(ctx);
+  // The budget is wall-clock time, not scaled with the accelerator.
+  timeoutMs: CYCLE_BUDGET_MS + 120_000,
+  async run(ctx, s) {
+    const { dax } = s.dev;
     const samples: SlabSample[] = [];
     const started = Date.now();
     let n = 0;
@@ -263,7 +255,7 @@ const cycles: SuiteTest = {
     // Keep going while another cycle fits the budget (at least 3, so there is a warm-up and a trend).
     while (n < MAX_CYCLES && (n < 3 || Date.now() - started + cycleMs < CYCLE_BUDGET_MS)) {
       const t0 = Date.now();
-      const d = await startDaemon(ctx, path, MNT);
+      const d = await mount(ctx, s);
       try {
         await assertReadsA(ctx, `cycle ${n + 1}`);
         await stopDaemon(ctx, d);
@@ -306,22 +298,20 @@ const cycles: SuiteTest = {
   },
 };
 
-const kmemleak: SuiteTest = {
+const kmemleak: Test<State> = {
   name: "kmemleak-clean-after-teardown",
-  timeoutMs: 900_000,
-  async run(ctx) {
-    const s = await setup(ctx);
-    if (s) return s;
+  needs: { flavour: "debug" },
+  async run(ctx, s) {
     const k = "/sys/kernel/debug/kmemleak";
     const has = await ctx.exec(
       `grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug; test -e ${k}`,
     );
     if (has.code !== 0) {
-      return { skip: `no ${k}: kernel without CONFIG_DEBUG_KMEMLEAK (use --flavour debug)` };
+      return skip(`no ${k}: kernel without CONFIG_DEBUG_KMEMLEAK`);
     }
     // Forget what boot and earlier tests left, then one full mount/open/unmount cycle.
     await must(ctx, `echo clear > ${k}`);
-    const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
+    const d = await mount(ctx, s);
     try {
       await assertReadsA(ctx, "kmemleak cycle");
       await stopDaemon(ctx, d);
@@ -336,9 +326,22 @@ const kmemleak: SuiteTest = {
   },
 };
 
-export const suite: Suite = {
+export const suite = defineSuite<State>({
   name: "teardown",
   description: "unmount/SIGKILL/abort with live mappings, mount cycles without slab growth, device released " +
     "(re-mount, rebind) after every teardown, kmemleak clean",
+  needs: { famfs: true },
+  fixture: {
+    async setup(ctx) {
+      const dev = famfsDevice(ctx);
+      const initialDriver = await daxDriver(ctx, dev.dax);
+      // Leaves the device bound to fsdev_dax, where every test starts and ends.
+      await prepareFs(ctx, MNT, [A, B]);
+      return { dev, initialDriver };
+    },
+    async teardown(ctx, s) {
+      await bindDax(ctx, s.dev.dax, s.initialDriver === "fsdev_dax" ? "fsdev_dax" : "device_dax");
+    },
+  },
   tests: [remount, unmountBusy, sigkill, abort, cycles, kmemleak],
-};
+});

@@ -1,9 +1,20 @@
 // Throughput of a famfs file against the raw DAX device it lives on, in the same guest: mmap and read()/write(),
 // sequential and random, PMD vs PTE faults, open/close and stat rates. Ratios are recorded with goals (famfs mmap
-// >= 0.95x raw); only errors or wrong bytes fail a test, never a number (TCG timing).
+// >= 0.95x raw); only errors or wrong bytes fail a test, never a number (TCG timing). The famfs figures are measured
+// by the fixture (before the raw run scribbles over the device), so each test has them.
 import assert from "node:assert/strict";
-import { must, type Suite, type SuiteContext, type SuiteTest } from "../../src/suite.ts";
-import { bindDax, famfsDevice, killDaemon, prepareFs, sq, startDaemon, stopDaemon } from "../teardown/guest_famfs.ts";
+import { defineSuite, must, type SuiteContext, type Test } from "../contract/mod.ts";
+import {
+  bindDax,
+  daxDriver,
+  type FamfsDevice,
+  famfsDevice,
+  killDaemon,
+  prepareFs,
+  sq,
+  startDaemon,
+  stopDaemon,
+} from "../lib/famfs_guest.ts";
 
 const MNT = "/run/lab/tp-mnt";
 const MIB = 1 << 20;
@@ -14,7 +25,14 @@ const SEED = 31;
 const MMAP_GOAL = 0.95;
 
 type Bench = Record<string, unknown> & { errors: string[] };
-const famfsByGuest = new WeakMap<SuiteContext, Bench>();
+
+interface State {
+  dev: FamfsDevice;
+  /** Driver of the device before the suite (restored by the fixture's teardown). */
+  initialDriver: string;
+  /** Figures of the famfs file (measured by the fixture). */
+  famfs: Bench;
+}
 
 async function bench(ctx: SuiteContext, mode: "raw" | "famfs", path: string, seed?: number): Promise<Bench> {
   const arg = JSON.stringify({ mode, path, bytes: BYTES, seed });
@@ -26,44 +44,32 @@ const num = (x: unknown): number | undefined => typeof x === "number" ? x : unde
 const sub = (b: Bench, k: string, f: string) => num((b[k] as Record<string, unknown> | undefined)?.[f]);
 const ratio = (a?: number, b?: number) => a !== undefined && b ? Math.round(a / b * 1000) / 1000 : null;
 
-const famfs: SuiteTest = {
+const famfs: Test<State> = {
   name: "famfs-file",
-  timeoutMs: 1_200_000,
-  async run(ctx) {
-    if (ctx.profile !== "ref") return { skip: `kernel without the famfs ref series (profile ${ctx.profile})` };
-    assert.ok(famfsDevice(ctx).bytes >= BYTES * 2, `the device must hold ${BYTES} bytes of file plus metadata`);
-    await prepareFs(ctx, MNT, [{ rel: "big", size: BYTES, seed: SEED }]);
-    const d = await startDaemon(ctx, famfsDevice(ctx).path, MNT);
-    let f: Bench;
-    try {
-      f = await bench(ctx, "famfs", `${MNT}/big`, SEED);
-      // Recorded before the stop, so a teardown that fails keeps the numbers.
-      ctx.record({ famfs: f });
-      famfsByGuest.set(ctx, f);
-      await stopDaemon(ctx, d);
-    } catch (e) {
-      await killDaemon(ctx, d);
-      throw e;
-    }
+  // The fixture's famfs run lands in the suite's first test.
+  timeoutMs: 300_000,
+  run(ctx, s) {
+    const f = s.famfs;
+    ctx.record({ famfs: f });
     assert.deepEqual(f.errors, [], "famfs file: wrong bytes or failed I/O");
     assert.equal(f.pread_4KiB_returns, 4096, "read() of a famfs file");
+    return Promise.resolve();
   },
 };
 
 // Measured after the famfs file (the raw run scribbles over the device; famfs is torn down by then).
-const raw: SuiteTest = {
+const raw: Test<State> = {
   name: "raw-devdax-and-ratios",
-  timeoutMs: 960_000,
-  async run(ctx) {
-    const { dax, path, bytes } = famfsDevice(ctx);
+  timeoutMs: 240_000,
+  async run(ctx, s) {
+    const { dax, path, bytes } = s.dev;
     assert.ok(bytes >= BYTES, `${path} holds ${bytes} bytes, the benchmark needs ${BYTES}`);
     // Same device as the famfs measurement, in device_dax mode (raw mmap); its contents are scratch here.
     await bindDax(ctx, dax, "device_dax");
     const r = await bench(ctx, "raw", path);
     ctx.record({ raw: r });
     assert.deepEqual(r.errors, [], "raw device: wrong bytes or failed I/O");
-    const f = famfsByGuest.get(ctx);
-    if (!f) return { skip: "raw figures recorded; no famfs figures from famfs-file in this guest to compare" };
+    const f = s.famfs;
     const pair = (fk: number | undefined, rk: number | undefined) => ({ famfs: fk, raw: rk, ratio: ratio(fk, rk) });
     const rows: Record<string, { famfs?: number; raw?: number; ratio: number | null }> = {};
     for (const k of ["mmap_seq_read_MBps", "mmap_seq_write_MBps", "mmap_rand_read_MBps", "mmap_rand_write_MBps"]) {
@@ -99,8 +105,30 @@ const raw: SuiteTest = {
   },
 };
 
-export const suite: Suite = {
+export const suite = defineSuite<State>({
   name: "throughput",
   description: "famfs file vs raw devdax: mmap and read()/write() seq/random, PMD vs PTE faults, open/stat rates",
+  needs: { famfs: true },
+  fixture: {
+    async setup(ctx) {
+      const dev = famfsDevice(ctx);
+      assert.ok(dev.bytes >= BYTES * 2, `the device must hold ${BYTES} bytes of file plus metadata`);
+      const initialDriver = await daxDriver(ctx, dev.dax);
+      await prepareFs(ctx, MNT, [{ rel: "big", size: BYTES, seed: SEED }]);
+      const d = await startDaemon(ctx, dev.path, MNT);
+      let f: Bench;
+      try {
+        f = await bench(ctx, "famfs", `${MNT}/big`, SEED);
+        await stopDaemon(ctx, d);
+      } catch (e) {
+        await killDaemon(ctx, d);
+        throw e;
+      }
+      return { dev, initialDriver, famfs: f };
+    },
+    async teardown(ctx, s) {
+      await bindDax(ctx, s.dev.dax, s.initialDriver === "fsdev_dax" ? "fsdev_dax" : "device_dax");
+    },
+  },
   tests: [famfs, raw],
-};
+});
