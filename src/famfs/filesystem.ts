@@ -26,15 +26,15 @@ import {
   timeoutFromMs,
 } from "../fuse/codec.ts";
 import { FuseErrnoError, FuseInitError } from "../fuse/errors.ts";
-import type { FuseRequest, FuseServer, Reply, ReplyOutcome, ServerContext } from "../fuse/server.ts";
+import type { FuseRequest, FuseServer, Reply, ServerContext } from "../fuse/server.ts";
 import { OpenFlag } from "../fuse/abi.ts";
 import { resolveRange } from "./alloc.ts";
 import { viewOf } from "./device.ts";
-import { checkFmapForProfile, encodeDaxdevOut, encodeFmap, FamfsFileType } from "./fmap.ts";
-import { decodeLogHeader, LOG_HEADER_SIZE, replayLog, type SimpleExtent } from "./log.ts";
+import { checkFmapForProfile, encodeDaxdevOut, encodeFmap, FamfsFileType, fmapReplyLimit } from "./fmap.ts";
+import { decodeLogHeader, LOG_HEADER_SIZE, replayLog } from "./log.ts";
 import { type Profile, profileByName, type ProfileName } from "./profiles.ts";
-import { famfsOpName, makeRecord, RequestLogWriter } from "./request_log.ts";
-import { errnoOf, matchRules, reshapePayload, type Scenario, type ScenarioRule } from "./scenario.ts";
+import type { FileFmap, Scenario } from "./scenario.ts";
+import { type FamfsFacts, ScenarioLayer } from "./scenario_layer.ts";
 import { LOG_INO, type Node, ROOT_INO, SB_INO, Tree } from "./tree.ts";
 
 export interface FamfsServerConfig {
@@ -76,10 +76,10 @@ const DIRECT_IO_META = OpenFlag.DIRECT_IO;
 /** Access mode bits of fuse_open_in.flags (Linux O_ACCMODE; 0 is O_RDONLY). */
 const O_ACCMODE = 3;
 
-class FamfsServer implements FuseServer {
-  private readonly profile: Profile;
+class FamfsServer implements FuseServer, FamfsFacts {
+  readonly profile: Profile;
+  readonly compat: boolean;
   private readonly slots: BigInt64Array;
-  private readonly counters: Int32Array;
   private readonly overrides: Int32Array;
   private tree = new Tree();
   private dev:
@@ -88,26 +88,18 @@ class FamfsServer implements FuseServer {
   private log: Uint8Array | undefined;
   private logOffset = 0;
   private devSize = 0;
-  private requestLog: RequestLogWriter | undefined;
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
-  private rulesHit = new Map<bigint, ScenarioRule[]>();
   private readonly entryT;
   private readonly attrT;
 
   constructor(readonly cfg: FamfsServerConfig, readonly ctx: ServerContext) {
     this.profile = profileByName(cfg.profile)!;
+    this.compat = cfg.compat;
     this.slots = new BigInt64Array(ctx.shared, 0, 8);
-    this.counters = new Int32Array(
-      ctx.shared,
-      Shared.COUNTERS_AT,
-      Shared.COUNTERS,
-    );
     this.overrides = new Int32Array(
       ctx.shared,
       Shared.OVERRIDES_AT,
       Shared.OVERRIDE_SLOTS * 3,
     );
-    if (cfg.requestLog) this.requestLog = new RequestLogWriter(cfg.requestLog);
     this.entryT = timeoutFromMs(cfg.entryTimeoutMs);
     this.attrT = timeoutFromMs(cfg.attrTimeoutMs);
     this.refresh();
@@ -179,78 +171,17 @@ class FamfsServer implements FuseServer {
   forget(): void {}
 
   handle(req: FuseRequest): Reply {
-    const op = req.header.opcode;
-    let rules: ScenarioRule[] = [];
-    if (this.cfg.scenario) {
-      const occ = op < Shared.COUNTERS ? Atomics.add(this.counters, op, 1) : 0;
-      rules = matchRules(this.cfg.scenario, this.profile, op, occ).filter((r) =>
-        (r.nodeid === undefined || BigInt(r.nodeid) === req.header.nodeid) &&
-        (r.file === undefined || this.pathOf(req.header.nodeid) === r.file)
-      );
-      if (rules.length) this.rulesHit.set(req.header.unique, rules);
-    }
-    for (const r of rules) {
-      if (r.delayMs && this.sleep(r.delayMs, req)) {
-        return { kind: "error", errno: Errno.EINTR };
-      }
-    }
-    for (const r of rules) {
-      if (r.error !== undefined) {
-        return { kind: "error", errno: errnoOf(r.error) };
-      }
-    }
-    const reply = this.dispatch(req, rules);
-    for (const r of rules) {
-      if (r.reply && reply.kind === "ok") {
-        return {
-          kind: "raw",
-          bytes: reshapePayload(
-            r,
-            req.header.unique,
-            reply.payload ?? new Uint8Array(),
-          ),
-        };
-      }
-    }
-    return reply;
+    return this.dispatch(req);
   }
 
   /** Path of a node relative to the mount ("" for the root, undefined when unknown). */
-  private pathOf(ino: bigint): string | undefined {
+  pathOf(ino: bigint): string | undefined {
     const parts: string[] = [];
     for (let n = this.tree.nodes.get(ino); n && n.ino !== ROOT_INO; n = this.tree.nodes.get(n.parent)) {
       parts.unshift(n.name);
       if (parts.length > 64) return undefined;
     }
     return this.tree.nodes.has(ino) ? parts.join("/") : undefined;
-  }
-
-  /** Sleeps in slices; true when interrupted. */
-  private sleep(ms: number, req: FuseRequest): boolean {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (req.interrupted()) return true;
-      Atomics.wait(this.sleeper, 0, 0, Math.min(10, end - Date.now()));
-    }
-    return req.interrupted();
-  }
-
-  observe(req: FuseRequest, reply: Reply, outcome: ReplyOutcome): void {
-    const rules = this.rulesHit.get(req.header.unique) ?? [];
-    this.rulesHit.delete(req.header.unique);
-    if (this.requestLog) {
-      const idx = rules.map((r) => this.cfg.scenario!.rules.indexOf(r));
-      this.requestLog.write(
-        makeRecord(
-          req,
-          reply,
-          outcome,
-          famfsOpName(req.header.opcode, this.profile, this.cfg.compat),
-          idx,
-        ),
-      );
-    }
-    if (rules.some((r) => r.crashAfterReply)) this.ctx.post({ type: "crash" });
   }
 
   private node(ino: bigint): Node {
@@ -311,14 +242,14 @@ class FamfsServer implements FuseServer {
     return (n.mode & S_IFMT) === S_IFREG && !n.meta && Atomics.load(this.slots, Shared.CLIENT) === 1n;
   }
 
-  private dispatch(req: FuseRequest, rules: ScenarioRule[]): Reply {
+  private dispatch(req: FuseRequest): Reply {
     const { opcode, nodeid } = req.header;
     const p = this.profile;
     if (!this.cfg.compat && opcode === p.getFmapOpcode) {
-      return this.getFmap(req, rules);
+      return this.getFmap(req);
     }
     if (!this.cfg.compat && opcode === p.getDaxdevOpcode) {
-      return this.getDaxdev(req, rules);
+      return this.getDaxdev(req);
     }
     switch (opcode) {
       case Opcode.LOOKUP: {
@@ -511,59 +442,40 @@ class FamfsServer implements FuseServer {
     return { kind: "ok", payload: encodeWriteOut(len) };
   }
 
-  private getFmap(req: FuseRequest, rules: ScenarioRule[]): Reply {
-    const n = this.node(req.header.nodeid);
-    let { type, size, fmap } = this.fmapOf(n);
-    if (!fmap || (n.mode & S_IFMT) !== S_IFREG) {
-      return { kind: "error", errno: Errno.EINVAL };
-    }
-    const dev = rules.find((r) => r.devindex !== undefined)?.devindex;
-    const shift = rules.find((r) => r.shift !== undefined)?.shift ?? 0;
-    if (dev !== undefined || shift !== 0) {
-      const edit = (x: SimpleExtent) => ({ ...x, devindex: dev ?? x.devindex, offset: x.offset + shift });
-      fmap = fmap.type === "simple"
-        ? { type: "simple", extents: fmap.extents.map(edit) }
-        : { type: "interleave", iext: fmap.iext.map((ie) => ({ ...ie, strips: ie.strips.map(edit) })) };
-    } else {
-      checkFmapForProfile(fmap, this.profile);
-    }
-    const payload = encodeFmap(type, size, fmap);
-    let limit = this.profile.fmapReplyMax;
-    if (this.profile.fmapRequestHasBody && req.body.byteLength >= 4) {
-      limit = new DataView(req.body.buffer, req.body.byteOffset, 4).getUint32(
-        0,
-        true,
-      );
-    }
-    if (payload.byteLength > limit) {
+  /** The map GET_FMAP sends for a node; undefined for a node that is no regular file. */
+  fileFmap(ino: bigint): FileFmap | undefined {
+    const n = this.node(ino);
+    const { type, size, fmap } = this.fmapOf(n);
+    if (!fmap || (n.mode & S_IFMT) !== S_IFREG) return undefined;
+    return { type, size, fmap };
+  }
+
+  private getFmap(req: FuseRequest): Reply {
+    const file = this.fileFmap(req.header.nodeid);
+    if (!file) return { kind: "error", errno: Errno.EINVAL };
+    checkFmapForProfile(file.fmap, this.profile);
+    const payload = encodeFmap(file.type, file.size, file.fmap);
+    if (payload.byteLength > fmapReplyLimit(this.profile, req.body)) {
       return { kind: "error", errno: Errno.ERANGE };
     }
     return { kind: "ok", payload };
   }
 
-  private getDaxdev(req: FuseRequest, rules: ScenarioRule[]): Reply {
+  /** Only devindex 0 (the mounted device) exists; the index travels in nodeid. */
+  private getDaxdev(req: FuseRequest): Reply {
     const index = Number(req.header.nodeid);
-    const nameRule = rules.find((r) => r.name !== undefined)?.name;
-    const idxRule = rules.find((r) => r.devindex !== undefined)?.devindex;
-    if (index !== 0 && nameRule === undefined) {
-      return { kind: "error", errno: Errno.ENODEV };
-    }
-    let name: string | Uint8Array = this.cfg.daxdevName;
-    if (nameRule === "@unterminated") name = new Uint8Array(256).fill(0x61);
-    else if (nameRule === "@regular") name = this.cfg.presets.regular;
-    else if (nameRule === "@devnull") name = "/dev/null";
-    else if (nameRule === "@nodev") {
-      name = this.cfg.presets.nodev ?? "/dev/null";
-    } else if (nameRule !== undefined) name = nameRule;
-    return {
-      kind: "ok",
-      payload: encodeDaxdevOut({ index: idxRule ?? index, name }),
-    };
+    if (index !== 0) return { kind: "error", errno: Errno.ENODEV };
+    return { kind: "ok", payload: encodeDaxdevOut({ index, name: this.cfg.daxdevName }) };
   }
 }
 
+/** The famfs server, wrapped in the scenario layer when a scenario or a request log is asked for. */
 export function createServer(config: unknown, ctx: ServerContext): FuseServer {
-  return new FamfsServer(config as FamfsServerConfig, ctx);
+  const cfg = config as FamfsServerConfig;
+  const fs = new FamfsServer(cfg, ctx);
+  if (!cfg.scenario && !cfg.requestLog) return fs;
+  const counters = new Int32Array(ctx.shared, Shared.COUNTERS_AT, Shared.COUNTERS);
+  return new ScenarioLayer(fs, fs, cfg, counters, ctx);
 }
 
 export { ROOT_INO };

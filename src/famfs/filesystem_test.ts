@@ -12,7 +12,7 @@ import { createServer, type FamfsServerConfig, Shared } from "./filesystem.ts";
 import { encodeDaxdevOut, encodeFmap, FamfsFileType } from "./fmap.ts";
 import { appendLogEntry, encodeLogHeader, type Fmap, lastIndexFor, type SimpleExtent } from "./log.ts";
 import { type ProfileName, PROFILES } from "./profiles.ts";
-import type { Scenario } from "./scenario.ts";
+import { encodeFmapSpec, type Scenario } from "./scenario.ts";
 
 const M2 = 0x200000;
 const LOG_LEN = 8 * 1024 * 1024;
@@ -347,4 +347,22 @@ Deno.test("scenarios: names, wrong devindex, errors by index, short/long/garbage
     kind: "ok",
     payload: encodeFmap(FamfsFileType.REG, 3 * 1024 * 1024, FILE_FMAP),
   });
+});
+
+Deno.test("scenario fmap: a written map replaces one file's GET_FMAP reply, sent past the size limit too", () => {
+  const spec = { header: { nextents: 33 }, extents: [{ devindex: 23, offset: "0x10000000000000", len: M2 }] };
+  const s = setup("rfc-v2", { rules: [{ op: "GET_FMAP", file: "a", fmap: { ...spec, length: 4097 } }] });
+  const small = new Uint8Array(8);
+  new DataView(small.buffer).setUint32(0, 40, true);
+  const a = s.call(53, s.lookup(1n, "a"), small);
+  assert(a.kind === "ok" && a.payload);
+  assertEquals(a.payload.byteLength, 4097);
+  const want = encodeFmapSpec(spec, { type: FamfsFileType.REG, size: 3 * 1024 * 1024, fmap: FILE_FMAP });
+  assertEquals(a.payload.subarray(0, want.byteLength), want);
+  assertEquals(new DataView(a.payload.buffer, a.payload.byteOffset).getUint32(8, true), 33);
+  // Another file keeps its own map and the profile's limit.
+  assertEquals(s.call(53, s.lookup(1n, "il"), small), { kind: "error", errno: Errno.ERANGE });
+  // A directory has no map: refused as without a scenario.
+  const d = setup("ref", { rules: [{ op: "GET_FMAP", fmap: {} }] });
+  assertEquals(d.call(54, 1n), { kind: "error", errno: Errno.EINVAL });
 });

@@ -1,32 +1,60 @@
 /**
- * Wire encoding of the famfs FUSE replies (little endian):
- *   fuse_famfs_fmap_header (32): file_type u8 @0, reserved u8 @1, fmap_version u16 @2,
- *     ext_type u32 @4, nextents u32 @8, reserved0 u32 @12, file_size u64 @16, reserved1 u64 @24
- *   fuse_famfs_simple_ext (24): se_devindex u32 @0, reserved u32 @4, se_offset u64 @8, se_len u64 @16
- *   fuse_famfs_iext (24): ie_nstrips u32 @0, ie_chunk_size u32 @4, ie_nbytes u64 @8, reserved u64 @16,
- *     followed by ie_nstrips simple extents
- *   fuse_daxdev_out (280): index u16 @0, reserved u16 @2, reserved2 u32 @4, reserved3 u64 @8,
- *     reserved4 u64 @16, name char[256] @24
+ * Wire encoding of the famfs FUSE replies, one field table per struct
+ * (docs/famfs-protocol.md, "Wire structs"). Pure.
  */
+import { struct } from "../fuse/struct.ts";
 import { FmapError } from "./errors.ts";
 import type { Fmap, SimpleExtent } from "./log.ts";
 import { DAXDEV_NAME_MAX, FMAP_MAX_EXTENTS, FMAP_MAX_STRIPS, MAX_DAXDEVS, type Profile } from "./profiles.ts";
 import { FAMFS_ALLOC_UNIT } from "./superblock.ts";
 
-export const FMAP_HEADER_SIZE = 32;
-export const SIMPLE_EXT_SIZE = 24;
-export const IEXT_SIZE = 24;
-export const DAXDEV_OUT_SIZE = 280;
+export const FMAP_HEADER = struct("fuse_famfs_fmap_header", [
+  { name: "file_type", type: "u8" },
+  { name: "reserved", type: "u8", zero: true },
+  { name: "fmap_version", type: "u16" },
+  { name: "ext_type", type: "u32" },
+  { name: "nextents", type: "u32" },
+  { name: "reserved0", type: "u32", zero: true },
+  { name: "file_size", type: "u64" },
+  { name: "reserved1", type: "u64", zero: true },
+]);
+
+export const SIMPLE_EXT = struct("fuse_famfs_simple_ext", [
+  { name: "devindex", type: "u32" },
+  { name: "reserved", type: "u32", zero: true },
+  { name: "offset", type: "u64" },
+  { name: "len", type: "u64" },
+]);
+
+/** Followed by `nstrips` simple extents. */
+export const IEXT = struct("fuse_famfs_iext", [
+  { name: "nstrips", type: "u32" },
+  { name: "chunk_size", type: "u32" },
+  { name: "nbytes", type: "u64" },
+  { name: "reserved", type: "u64", zero: true },
+]);
+
+export const DAXDEV_OUT = struct("fuse_daxdev_out", [
+  { name: "index", type: "u16" },
+  { name: "reserved", type: "u16", zero: true },
+  { name: "reserved2", type: "u32", zero: true },
+  { name: "reserved3", type: "u64", zero: true },
+  { name: "reserved4", type: "u64", zero: true },
+  { name: "name", type: `bytes[${DAXDEV_NAME_MAX}]` },
+]);
+
+export const FMAP_HEADER_SIZE = FMAP_HEADER.size;
+export const SIMPLE_EXT_SIZE = SIMPLE_EXT.size;
+export const IEXT_SIZE = IEXT.size;
+export const DAXDEV_OUT_SIZE = DAXDEV_OUT.size;
 export const FMAP_VERSION = 1;
 
 export const FamfsFileType = { REG: 0, SUPERBLOCK: 1, LOG: 2 } as const;
 export type FamfsFileType = typeof FamfsFileType[keyof typeof FamfsFileType];
+export const FamfsExtType = { SIMPLE: 0, INTERLEAVE: 1 } as const;
 
-function putSimple(v: DataView, off: number, x: SimpleExtent): void {
-  v.setUint32(off, x.devindex, true);
-  v.setUint32(off + 4, 0, true);
-  v.setBigUint64(off + 8, BigInt(x.offset), true);
-  v.setBigUint64(off + 16, BigInt(x.len), true);
+function putSimple(out: Uint8Array, off: number, x: SimpleExtent): void {
+  SIMPLE_EXT.encodeInto(out, off, { devindex: x.devindex, offset: BigInt(x.offset), len: BigInt(x.len) });
 }
 
 /** Checks the profile's extent rules; throws FmapError naming the extent. */
@@ -80,26 +108,25 @@ export function encodeFmap(
       0,
     ));
   const b = new Uint8Array(bytes);
-  const v = new DataView(b.buffer);
-  v.setUint8(0, fileType);
-  v.setUint16(2, FMAP_VERSION, true);
-  v.setUint32(4, f.type === "simple" ? 0 : 1, true);
-  v.setUint32(8, n, true);
-  v.setBigUint64(16, BigInt(fileSize), true);
+  FMAP_HEADER.encodeInto(b, 0, {
+    file_type: fileType,
+    fmap_version: FMAP_VERSION,
+    ext_type: f.type === "simple" ? FamfsExtType.SIMPLE : FamfsExtType.INTERLEAVE,
+    nextents: n,
+    file_size: BigInt(fileSize),
+  });
   let p = FMAP_HEADER_SIZE;
   if (f.type === "simple") {
     for (const x of f.extents) {
-      putSimple(v, p, x);
+      putSimple(b, p, x);
       p += SIMPLE_EXT_SIZE;
     }
   } else {
     for (const ie of f.iext) {
-      v.setUint32(p, ie.strips.length, true);
-      v.setUint32(p + 4, ie.chunkSize, true);
-      v.setBigUint64(p + 8, BigInt(ie.nbytes), true);
+      IEXT.encodeInto(b, p, { nstrips: ie.strips.length, chunk_size: ie.chunkSize, nbytes: BigInt(ie.nbytes) });
       p += IEXT_SIZE;
       for (const x of ie.strips) {
-        putSimple(v, p, x);
+        putSimple(b, p, x);
         p += SIMPLE_EXT_SIZE;
       }
     }
@@ -115,15 +142,19 @@ export interface DaxdevOut {
 
 /** Encodes fuse_daxdev_out (280 bytes). Pure. */
 export function encodeDaxdevOut(d: DaxdevOut): Uint8Array {
-  const b = new Uint8Array(DAXDEV_OUT_SIZE);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, d.index, true);
   const name = typeof d.name === "string" ? new TextEncoder().encode(d.name) : d.name;
   if (typeof d.name === "string" && name.byteLength >= DAXDEV_NAME_MAX) {
     throw new FmapError(
       `daxdev name "${d.name}" is ${name.byteLength} bytes; at most ${DAXDEV_NAME_MAX - 1}`,
     );
   }
-  b.set(name.subarray(0, DAXDEV_NAME_MAX), 24);
-  return b;
+  return DAXDEV_OUT.encode({ index: d.index, name });
+}
+
+/** Largest GET_FMAP payload the kernel accepts: the size it asks for (rfc-v2) or the profile's limit. */
+export function fmapReplyLimit(p: Profile, requestBody: Uint8Array): number {
+  if (p.fmapRequestHasBody && requestBody.byteLength >= 4) {
+    return new DataView(requestBody.buffer, requestBody.byteOffset, 4).getUint32(0, true);
+  }
+  return p.fmapReplyMax;
 }

@@ -1,63 +1,217 @@
 /**
- * Pure FUSE wire codec: decoders for the requests the server handles and
- * encoders for their replies. Little endian, x86_64 layouts.
+ * Pure FUSE wire codec: each struct of include/uapi/linux/fuse.h the server
+ * handles is one field table (little endian, x86_64), and the decoders of
+ * requests and encoders of replies are thin wrappers over those tables.
  */
-import { FUSE_KERNEL_VERSION, Size } from "./abi.ts";
+import { FUSE_KERNEL_VERSION, InitFlag, Size } from "./abi.ts";
 import { FuseDecodeError } from "./errors.ts";
+import { type Decoded, type Encodable, struct } from "./struct.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-export interface InHeader {
-  len: number;
-  opcode: number;
-  unique: bigint;
-  nodeid: bigint;
-  uid: number;
-  gid: number;
-  pid: number;
-  totalExtlen: number;
-}
+export const IN_HEADER = struct("fuse_in_header", [
+  { name: "len", type: "u32" },
+  { name: "opcode", type: "u32" },
+  { name: "unique", type: "u64" },
+  { name: "nodeid", type: "u64" },
+  { name: "uid", type: "u32" },
+  { name: "gid", type: "u32" },
+  { name: "pid", type: "u32" },
+  { name: "totalExtlen", type: "u16" },
+  { name: "padding", type: "u16", zero: true },
+]);
 
-function view(buf: Uint8Array): DataView {
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-}
+export const OUT_HEADER = struct("fuse_out_header", [
+  { name: "len", type: "u32" },
+  { name: "error", type: "i32" },
+  { name: "unique", type: "u64" },
+]);
 
-function need(buf: Uint8Array, n: number, what: string): DataView {
-  if (buf.byteLength < n) {
-    throw new FuseDecodeError(
-      `${what}: body has ${buf.byteLength} bytes, needs ${n}`,
-    );
-  }
-  return view(buf);
-}
+/** Older kernels send only the first 16 bytes. */
+export const INIT_IN = struct("fuse_init_in", [
+  { name: "major", type: "u32" },
+  { name: "minor", type: "u32" },
+  { name: "maxReadahead", type: "u32" },
+  { name: "flags", type: "u32" },
+  { name: "flags2", type: "u32" },
+], { size: Size.INIT_IN, minSize: 16 });
+
+export const INIT_OUT = struct("fuse_init_out", [
+  { name: "major", type: "u32" },
+  { name: "minor", type: "u32" },
+  { name: "maxReadahead", type: "u32" },
+  { name: "flags", type: "u32" },
+  { name: "maxBackground", type: "u16" },
+  { name: "congestionThreshold", type: "u16" },
+  { name: "maxWrite", type: "u32" },
+  { name: "timeGran", type: "u32" },
+  { name: "maxPages", type: "u16" },
+  { name: "mapAlignment", type: "u16" },
+  { name: "flags2", type: "u32" },
+  { name: "maxStackDepth", type: "u32" },
+  { name: "requestTimeout", type: "u16" },
+], { size: Size.INIT_OUT });
+
+export const ATTR = struct("fuse_attr", [
+  { name: "ino", type: "u64" },
+  { name: "size", type: "u64" },
+  { name: "blocks", type: "u64" },
+  { name: "atime", type: "u64" },
+  { name: "mtime", type: "u64" },
+  { name: "ctime", type: "u64" },
+  { name: "atimensec", type: "u32" },
+  { name: "mtimensec", type: "u32" },
+  { name: "ctimensec", type: "u32" },
+  { name: "mode", type: "u32" },
+  { name: "nlink", type: "u32" },
+  { name: "uid", type: "u32" },
+  { name: "gid", type: "u32" },
+  { name: "rdev", type: "u32" },
+  { name: "blksize", type: "u32" },
+  { name: "flags", type: "u32" },
+]);
+
+/** fuse_entry_out up to its fuse_attr, which follows at offset 40. */
+export const ENTRY_OUT_HEAD = struct("fuse_entry_out", [
+  { name: "nodeid", type: "u64" },
+  { name: "generation", type: "u64" },
+  { name: "entryValid", type: "u64" },
+  { name: "attrValid", type: "u64" },
+  { name: "entryValidNsec", type: "u32" },
+  { name: "attrValidNsec", type: "u32" },
+]);
+
+/** fuse_attr_out up to its fuse_attr, which follows at offset 16. */
+export const ATTR_OUT_HEAD = struct("fuse_attr_out", [
+  { name: "attrValid", type: "u64" },
+  { name: "attrValidNsec", type: "u32" },
+  { name: "dummy", type: "u32", zero: true },
+]);
+
+export const GETATTR_IN = struct("fuse_getattr_in", [
+  { name: "getattrFlags", type: "u32" },
+  { name: "dummy", type: "u32", zero: true },
+  { name: "fh", type: "u64" },
+]);
+
+export const SETATTR_IN = struct("fuse_setattr_in", [
+  { name: "valid", type: "u32" },
+  { name: "padding", type: "u32", zero: true },
+  { name: "fh", type: "u64" },
+  { name: "size", type: "u64" },
+  { name: "lockOwner", type: "u64" },
+  { name: "atime", type: "u64" },
+  { name: "mtime", type: "u64" },
+  { name: "ctime", type: "u64" },
+  { name: "atimensec", type: "u32" },
+  { name: "mtimensec", type: "u32" },
+  { name: "ctimensec", type: "u32" },
+  { name: "mode", type: "u32" },
+  { name: "unused4", type: "u32", zero: true },
+  { name: "uid", type: "u32" },
+  { name: "gid", type: "u32" },
+  { name: "unused5", type: "u32", zero: true },
+]);
+
+export const OPEN_IN = struct("fuse_open_in", [
+  { name: "flags", type: "u32" },
+  { name: "openFlags", type: "u32" },
+]);
+
+export const OPEN_OUT = struct("fuse_open_out", [
+  { name: "fh", type: "u64" },
+  { name: "openFlags", type: "u32" },
+  { name: "backingId", type: "i32", zero: true },
+]);
+
+/** Kernels before 7.8 send 16 bytes. */
+export const RELEASE_IN = struct("fuse_release_in", [
+  { name: "fh", type: "u64" },
+  { name: "flags", type: "u32" },
+  { name: "releaseFlags", type: "u32" },
+  { name: "lockOwner", type: "u64" },
+], { minSize: 16 });
+
+/** Kernels before 7.9 send 24 bytes. */
+export const READ_IN = struct("fuse_read_in", [
+  { name: "fh", type: "u64" },
+  { name: "offset", type: "u64" },
+  { name: "size", type: "u32" },
+  { name: "readFlags", type: "u32" },
+  { name: "lockOwner", type: "u64" },
+  { name: "flags", type: "u32" },
+  { name: "padding", type: "u32", zero: true },
+], { minSize: 24 });
+
+/** Followed by `size` data bytes. */
+export const WRITE_IN = struct("fuse_write_in", [
+  { name: "fh", type: "u64" },
+  { name: "offset", type: "u64" },
+  { name: "size", type: "u32" },
+  { name: "writeFlags", type: "u32" },
+  { name: "lockOwner", type: "u64" },
+  { name: "flags", type: "u32" },
+  { name: "padding", type: "u32", zero: true },
+]);
+
+export const WRITE_OUT = struct("fuse_write_out", [
+  { name: "size", type: "u32" },
+  { name: "padding", type: "u32", zero: true },
+]);
+
+export const FORGET_IN = struct("fuse_forget_in", [{ name: "nlookup", type: "u64" }]);
+
+/** Followed by `count` fuse_forget_one. */
+export const BATCH_FORGET_IN = struct("fuse_batch_forget_in", [
+  { name: "count", type: "u32" },
+  { name: "dummy", type: "u32", zero: true },
+]);
+
+export const FORGET_ONE = struct("fuse_forget_one", [
+  { name: "nodeid", type: "u64" },
+  { name: "nlookup", type: "u64" },
+]);
+
+export const INTERRUPT_IN = struct("fuse_interrupt_in", [{ name: "unique", type: "u64" }]);
+
+export const ACCESS_IN = struct("fuse_access_in", [
+  { name: "mask", type: "u32" },
+  { name: "padding", type: "u32", zero: true },
+]);
+
+export const GETXATTR_OUT = struct("fuse_getxattr_out", [
+  { name: "size", type: "u32" },
+  { name: "padding", type: "u32", zero: true },
+]);
+
+export const KSTATFS = struct("fuse_kstatfs", [
+  { name: "blocks", type: "u64" },
+  { name: "bfree", type: "u64" },
+  { name: "bavail", type: "u64" },
+  { name: "files", type: "u64" },
+  { name: "ffree", type: "u64" },
+  { name: "bsize", type: "u32" },
+  { name: "namelen", type: "u32" },
+  { name: "frsize", type: "u32" },
+], { size: Size.KSTATFS });
+
+/** Followed by `namelen` name bytes, the record padded to 8 bytes. */
+export const DIRENT = struct("fuse_dirent", [
+  { name: "ino", type: "u64" },
+  { name: "off", type: "u64" },
+  { name: "namelen", type: "u32" },
+  { name: "type", type: "u32" },
+]);
+
+export type InHeader = Encodable<typeof IN_HEADER.fields>;
 
 export function decodeInHeader(buf: Uint8Array): InHeader {
-  const v = need(buf, Size.IN_HEADER, "fuse_in_header");
-  return {
-    len: v.getUint32(0, true),
-    opcode: v.getUint32(4, true),
-    unique: v.getBigUint64(8, true),
-    nodeid: v.getBigUint64(16, true),
-    uid: v.getUint32(24, true),
-    gid: v.getUint32(28, true),
-    pid: v.getUint32(32, true),
-    totalExtlen: v.getUint16(36, true),
-  };
+  return IN_HEADER.decode(buf);
 }
 
 export function encodeInHeader(h: InHeader): Uint8Array {
-  const out = new Uint8Array(Size.IN_HEADER);
-  const v = view(out);
-  v.setUint32(0, h.len, true);
-  v.setUint32(4, h.opcode, true);
-  v.setBigUint64(8, h.unique, true);
-  v.setBigUint64(16, h.nodeid, true);
-  v.setUint32(24, h.uid, true);
-  v.setUint32(28, h.gid, true);
-  v.setUint32(32, h.pid, true);
-  v.setUint16(36, h.totalExtlen, true);
-  return out;
+  return IN_HEADER.encode(h);
 }
 
 /** A NUL-terminated name at the start of `buf`. */
@@ -75,27 +229,18 @@ export interface InitIn {
   flags: bigint;
 }
 
+const lo32 = (x: bigint) => Number(x & 0xffffffffn);
+const hi32 = (x: bigint) => Number(x >> 32n);
+
 export function decodeInitIn(buf: Uint8Array): InitIn {
-  const v = need(buf, 16, "fuse_init_in");
-  const lo = BigInt(v.getUint32(12, true));
-  const hi = buf.byteLength >= 20 && (lo & (1n << 30n)) !== 0n ? BigInt(v.getUint32(16, true)) : 0n;
-  return {
-    major: v.getUint32(0, true),
-    minor: v.getUint32(4, true),
-    maxReadahead: v.getUint32(8, true),
-    flags: lo | (hi << 32n),
-  };
+  const i = INIT_IN.decode(buf);
+  const lo = BigInt(i.flags);
+  const hi = (lo & InitFlag.INIT_EXT) !== 0n ? BigInt(i.flags2) : 0n;
+  return { major: i.major, minor: i.minor, maxReadahead: i.maxReadahead, flags: lo | (hi << 32n) };
 }
 
 export function encodeInitIn(i: InitIn): Uint8Array {
-  const out = new Uint8Array(Size.INIT_IN);
-  const v = view(out);
-  v.setUint32(0, i.major, true);
-  v.setUint32(4, i.minor, true);
-  v.setUint32(8, i.maxReadahead, true);
-  v.setUint32(12, Number(i.flags & 0xffffffffn), true);
-  v.setUint32(16, Number(i.flags >> 32n), true);
-  return out;
+  return INIT_IN.encode({ ...i, flags: lo32(i.flags), flags2: hi32(i.flags) });
 }
 
 export interface InitOut {
@@ -114,22 +259,7 @@ export interface InitOut {
 }
 
 export function encodeInitOut(o: InitOut): Uint8Array {
-  const out = new Uint8Array(Size.INIT_OUT);
-  const v = view(out);
-  v.setUint32(0, o.major, true);
-  v.setUint32(4, o.minor, true);
-  v.setUint32(8, o.maxReadahead, true);
-  v.setUint32(12, Number(o.flags & 0xffffffffn), true);
-  v.setUint16(16, o.maxBackground, true);
-  v.setUint16(18, o.congestionThreshold, true);
-  v.setUint32(20, o.maxWrite, true);
-  v.setUint32(24, o.timeGran, true);
-  v.setUint16(28, o.maxPages, true);
-  v.setUint16(30, o.mapAlignment, true);
-  v.setUint32(32, Number(o.flags >> 32n), true);
-  v.setUint32(36, o.maxStackDepth, true);
-  v.setUint16(40, o.requestTimeout, true);
-  return out;
+  return INIT_OUT.encode({ ...o, flags: lo32(o.flags), flags2: hi32(o.flags) });
 }
 
 export function defaultInitOut(minor: number): InitOut {
@@ -149,64 +279,10 @@ export function defaultInitOut(minor: number): InitOut {
   };
 }
 
-export interface Attr {
-  ino: bigint;
-  size: bigint;
-  blocks: bigint;
-  atime: bigint;
-  mtime: bigint;
-  ctime: bigint;
-  atimensec: number;
-  mtimensec: number;
-  ctimensec: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  blksize: number;
-  flags: number;
-}
-
-function writeAttr(v: DataView, off: number, a: Attr): void {
-  v.setBigUint64(off + 0, a.ino, true);
-  v.setBigUint64(off + 8, a.size, true);
-  v.setBigUint64(off + 16, a.blocks, true);
-  v.setBigUint64(off + 24, a.atime, true);
-  v.setBigUint64(off + 32, a.mtime, true);
-  v.setBigUint64(off + 40, a.ctime, true);
-  v.setUint32(off + 48, a.atimensec, true);
-  v.setUint32(off + 52, a.mtimensec, true);
-  v.setUint32(off + 56, a.ctimensec, true);
-  v.setUint32(off + 60, a.mode, true);
-  v.setUint32(off + 64, a.nlink, true);
-  v.setUint32(off + 68, a.uid, true);
-  v.setUint32(off + 72, a.gid, true);
-  v.setUint32(off + 76, a.rdev, true);
-  v.setUint32(off + 80, a.blksize, true);
-  v.setUint32(off + 84, a.flags, true);
-}
+export type Attr = Decoded<typeof ATTR.fields>;
 
 export function decodeAttr(buf: Uint8Array, off = 0): Attr {
-  const v = need(buf, off + Size.ATTR, "fuse_attr");
-  return {
-    ino: v.getBigUint64(off, true),
-    size: v.getBigUint64(off + 8, true),
-    blocks: v.getBigUint64(off + 16, true),
-    atime: v.getBigUint64(off + 24, true),
-    mtime: v.getBigUint64(off + 32, true),
-    ctime: v.getBigUint64(off + 40, true),
-    atimensec: v.getUint32(off + 48, true),
-    mtimensec: v.getUint32(off + 52, true),
-    ctimensec: v.getUint32(off + 56, true),
-    mode: v.getUint32(off + 60, true),
-    nlink: v.getUint32(off + 64, true),
-    uid: v.getUint32(off + 68, true),
-    gid: v.getUint32(off + 72, true),
-    rdev: v.getUint32(off + 76, true),
-    blksize: v.getUint32(off + 80, true),
-    flags: v.getUint32(off + 84, true),
-  };
+  return ATTR.decode(buf, off);
 }
 
 /** Cache timeout, split into seconds and nanoseconds. */
@@ -228,28 +304,39 @@ export interface EntryOut {
   attr: Attr;
 }
 
-function writeEntryOut(v: DataView, off: number, e: EntryOut): void {
-  v.setBigUint64(off + 0, e.nodeid, true);
-  v.setBigUint64(off + 8, e.generation, true);
-  v.setBigUint64(off + 16, e.entryValid.sec, true);
-  v.setBigUint64(off + 24, e.attrValid.sec, true);
-  v.setUint32(off + 32, e.entryValid.nsec, true);
-  v.setUint32(off + 36, e.attrValid.nsec, true);
-  writeAttr(v, off + 40, e.attr);
+function writeEntryOut(out: Uint8Array, off: number, e: EntryOut): void {
+  ENTRY_OUT_HEAD.encodeInto(out, off, {
+    nodeid: e.nodeid,
+    generation: e.generation,
+    entryValid: e.entryValid.sec,
+    attrValid: e.attrValid.sec,
+    entryValidNsec: e.entryValid.nsec,
+    attrValidNsec: e.attrValid.nsec,
+  });
+  ATTR.encodeInto(out, off + ENTRY_OUT_HEAD.size, e.attr);
+}
+
+function readEntryOut(buf: Uint8Array, off: number): EntryOut {
+  const h = ENTRY_OUT_HEAD.decode(buf, off);
+  return {
+    nodeid: h.nodeid,
+    generation: h.generation,
+    entryValid: { sec: h.entryValid, nsec: h.entryValidNsec },
+    attrValid: { sec: h.attrValid, nsec: h.attrValidNsec },
+    attr: ATTR.decode(buf, off + ENTRY_OUT_HEAD.size),
+  };
 }
 
 export function encodeEntryOut(e: EntryOut): Uint8Array {
   const out = new Uint8Array(Size.ENTRY_OUT);
-  writeEntryOut(view(out), 0, e);
+  writeEntryOut(out, 0, e);
   return out;
 }
 
 export function encodeAttrOut(attrValid: Timeout, attr: Attr): Uint8Array {
   const out = new Uint8Array(Size.ATTR_OUT);
-  const v = view(out);
-  v.setBigUint64(0, attrValid.sec, true);
-  v.setUint32(8, attrValid.nsec, true);
-  writeAttr(v, 16, attr);
+  ATTR_OUT_HEAD.encodeInto(out, 0, { attrValid: attrValid.sec, attrValidNsec: attrValid.nsec });
+  ATTR.encodeInto(out, ATTR_OUT_HEAD.size, attr);
   return out;
 }
 
@@ -258,76 +345,33 @@ export interface GetattrIn {
   fh: bigint;
 }
 
+/** Kernels before 7.9 send no body: no flags, no handle. */
 export function decodeGetattrIn(buf: Uint8Array): GetattrIn {
-  if (buf.byteLength < Size.GETATTR_IN) return { getattrFlags: 0, fh: 0n };
-  const v = view(buf);
-  return { getattrFlags: v.getUint32(0, true), fh: v.getBigUint64(8, true) };
+  if (buf.byteLength < GETATTR_IN.size) return { getattrFlags: 0, fh: 0n };
+  const g = GETATTR_IN.decode(buf);
+  return { getattrFlags: g.getattrFlags, fh: g.fh };
 }
 
-export interface SetattrIn {
-  valid: number;
-  fh: bigint;
-  size: bigint;
-  atime: bigint;
-  mtime: bigint;
-  ctime: bigint;
-  atimensec: number;
-  mtimensec: number;
-  ctimensec: number;
-  mode: number;
-  uid: number;
-  gid: number;
-}
+export type SetattrIn = Decoded<typeof SETATTR_IN.fields>;
 
 export function decodeSetattrIn(buf: Uint8Array): SetattrIn {
-  const v = need(buf, Size.SETATTR_IN, "fuse_setattr_in");
-  return {
-    valid: v.getUint32(0, true),
-    fh: v.getBigUint64(8, true),
-    size: v.getBigUint64(16, true),
-    atime: v.getBigUint64(32, true),
-    mtime: v.getBigUint64(40, true),
-    ctime: v.getBigUint64(48, true),
-    atimensec: v.getUint32(56, true),
-    mtimensec: v.getUint32(60, true),
-    ctimensec: v.getUint32(64, true),
-    mode: v.getUint32(68, true),
-    uid: v.getUint32(76, true),
-    gid: v.getUint32(80, true),
-  };
+  return SETATTR_IN.decode(buf);
 }
 
-export interface OpenIn {
-  flags: number;
-  openFlags: number;
-}
+export type OpenIn = Decoded<typeof OPEN_IN.fields>;
 
 export function decodeOpenIn(buf: Uint8Array): OpenIn {
-  const v = need(buf, Size.OPEN_IN, "fuse_open_in");
-  return { flags: v.getUint32(0, true), openFlags: v.getUint32(4, true) };
+  return OPEN_IN.decode(buf);
 }
 
 export function encodeOpenOut(fh: bigint, openFlags: number): Uint8Array {
-  const out = new Uint8Array(Size.OPEN_OUT);
-  const v = view(out);
-  v.setBigUint64(0, fh, true);
-  v.setUint32(8, openFlags, true);
-  return out;
+  return OPEN_OUT.encode({ fh, openFlags });
 }
 
-export interface ReleaseIn {
-  fh: bigint;
-  flags: number;
-  releaseFlags: number;
-}
+export type ReleaseIn = Decoded<typeof RELEASE_IN.fields>;
 
 export function decodeReleaseIn(buf: Uint8Array): ReleaseIn {
-  const v = need(buf, 16, "fuse_release_in");
-  return {
-    fh: v.getBigUint64(0, true),
-    flags: v.getUint32(8, true),
-    releaseFlags: v.getUint32(12, true),
-  };
+  return RELEASE_IN.decode(buf);
 }
 
 export interface ReadIn {
@@ -339,14 +383,8 @@ export interface ReadIn {
 }
 
 export function decodeReadIn(buf: Uint8Array): ReadIn {
-  const v = need(buf, 24, "fuse_read_in");
-  return {
-    fh: v.getBigUint64(0, true),
-    offset: Number(v.getBigUint64(8, true)),
-    size: v.getUint32(16, true),
-    readFlags: v.getUint32(20, true),
-    flags: buf.byteLength >= 36 ? v.getUint32(32, true) : 0,
-  };
+  const r = READ_IN.decode(buf);
+  return { fh: r.fh, offset: Number(r.offset), size: r.size, readFlags: r.readFlags, flags: r.flags };
 }
 
 export interface WriteIn {
@@ -358,100 +396,62 @@ export interface WriteIn {
 }
 
 export function decodeWriteIn(buf: Uint8Array): WriteIn {
-  const v = need(buf, Size.WRITE_IN, "fuse_write_in");
-  const size = v.getUint32(16, true);
-  if (buf.byteLength < Size.WRITE_IN + size) {
+  const w = WRITE_IN.decode(buf);
+  if (buf.byteLength < WRITE_IN.size + w.size) {
     throw new FuseDecodeError(
-      `WRITE: declares ${size} data bytes, body carries ${buf.byteLength - Size.WRITE_IN}`,
+      `WRITE: declares ${w.size} data bytes, body carries ${buf.byteLength - WRITE_IN.size}`,
     );
   }
   return {
-    fh: v.getBigUint64(0, true),
-    offset: Number(v.getBigUint64(8, true)),
-    size,
-    writeFlags: v.getUint32(20, true),
-    data: buf.subarray(Size.WRITE_IN, Size.WRITE_IN + size),
+    fh: w.fh,
+    offset: Number(w.offset),
+    size: w.size,
+    writeFlags: w.writeFlags,
+    data: buf.subarray(WRITE_IN.size, WRITE_IN.size + w.size),
   };
 }
 
 export function encodeWriteOut(size: number): Uint8Array {
-  const out = new Uint8Array(Size.WRITE_OUT);
-  view(out).setUint32(0, size, true);
-  return out;
-}
-
-export function decodeFhIn(buf: Uint8Array, what: string): bigint {
-  return need(buf, 8, what).getBigUint64(0, true);
+  return WRITE_OUT.encode({ size });
 }
 
 export function decodeForgetIn(buf: Uint8Array): bigint {
-  return need(buf, Size.FORGET_IN, "fuse_forget_in").getBigUint64(0, true);
+  return FORGET_IN.decode(buf).nlookup;
 }
 
-export interface ForgetOne {
-  nodeid: bigint;
-  nlookup: bigint;
-}
+export type ForgetOne = Decoded<typeof FORGET_ONE.fields>;
 
 export function decodeBatchForgetIn(buf: Uint8Array): ForgetOne[] {
-  const v = need(buf, Size.BATCH_FORGET_IN, "fuse_batch_forget_in");
-  const count = v.getUint32(0, true);
+  const { count } = BATCH_FORGET_IN.decode(buf);
   const out: ForgetOne[] = [];
   for (let i = 0; i < count; i++) {
-    const off = Size.BATCH_FORGET_IN + i * Size.FORGET_ONE;
-    if (off + Size.FORGET_ONE > buf.byteLength) {
+    const off = BATCH_FORGET_IN.size + i * FORGET_ONE.size;
+    if (off + FORGET_ONE.size > buf.byteLength) {
       throw new FuseDecodeError(
         `BATCH_FORGET: count ${count} exceeds body of ${buf.byteLength} bytes`,
       );
     }
-    out.push({
-      nodeid: v.getBigUint64(off, true),
-      nlookup: v.getBigUint64(off + 8, true),
-    });
+    out.push(FORGET_ONE.decode(buf, off));
   }
   return out;
 }
 
 export function decodeInterruptIn(buf: Uint8Array): bigint {
-  return need(buf, Size.INTERRUPT_IN, "fuse_interrupt_in").getBigUint64(
-    0,
-    true,
-  );
+  return INTERRUPT_IN.decode(buf).unique;
 }
 
 export function decodeAccessIn(buf: Uint8Array): number {
-  return need(buf, Size.ACCESS_IN, "fuse_access_in").getUint32(0, true);
+  return ACCESS_IN.decode(buf).mask;
 }
 
 export function encodeGetxattrOut(size: number): Uint8Array {
-  const out = new Uint8Array(Size.GETXATTR_OUT);
-  view(out).setUint32(0, size, true);
-  return out;
+  return GETXATTR_OUT.encode({ size });
 }
 
-export interface Kstatfs {
-  blocks: bigint;
-  bfree: bigint;
-  bavail: bigint;
-  files: bigint;
-  ffree: bigint;
-  bsize: number;
-  namelen: number;
-  frsize: number;
-}
+export type Kstatfs = Encodable<typeof KSTATFS.fields>;
 
 export function encodeStatfsOut(s: Kstatfs): Uint8Array {
-  const out = new Uint8Array(Size.KSTATFS);
-  const v = view(out);
-  v.setBigUint64(0, s.blocks, true);
-  v.setBigUint64(8, s.bfree, true);
-  v.setBigUint64(16, s.bavail, true);
-  v.setBigUint64(24, s.files, true);
-  v.setBigUint64(32, s.ffree, true);
-  v.setUint32(40, s.bsize, true);
-  v.setUint32(44, s.namelen, true);
-  v.setUint32(48, s.frsize, true);
-  return out;
+  return KSTATFS.encode(s);
 }
 
 /** Full reply message: out header + payload. */
@@ -460,29 +460,17 @@ export function encodeReply(
   error: number,
   payload?: Uint8Array,
 ): Uint8Array<ArrayBuffer> {
-  const len = Size.OUT_HEADER + (payload?.byteLength ?? 0);
+  const len = OUT_HEADER.size + (payload?.byteLength ?? 0);
   const out = new Uint8Array(len);
-  const v = view(out);
-  v.setUint32(0, len, true);
-  v.setInt32(4, error > 0 ? -error : error, true);
-  v.setBigUint64(8, unique, true);
-  if (payload) out.set(payload, Size.OUT_HEADER);
+  OUT_HEADER.encodeInto(out, 0, { len, error: error > 0 ? -error : error, unique });
+  if (payload) out.set(payload, OUT_HEADER.size);
   return out;
 }
 
-export interface OutHeader {
-  len: number;
-  error: number;
-  unique: bigint;
-}
+export type OutHeader = Decoded<typeof OUT_HEADER.fields>;
 
 export function decodeOutHeader(buf: Uint8Array): OutHeader {
-  const v = need(buf, Size.OUT_HEADER, "fuse_out_header");
-  return {
-    len: v.getUint32(0, true),
-    error: v.getInt32(4, true),
-    unique: v.getBigUint64(8, true),
-  };
+  return OUT_HEADER.decode(buf);
 }
 
 const align8 = (n: number) => (n + 7) & ~7;
@@ -502,22 +490,18 @@ export class DirentBuffer {
     entry?: EntryOut,
   ): boolean {
     const nameBytes = te.encode(name);
-    const base = (this.plus ? Size.ENTRY_OUT : 0) + Size.DIRENT_BASE;
+    const base = (this.plus ? Size.ENTRY_OUT : 0) + DIRENT.size;
     const recLen = align8(base + nameBytes.byteLength);
     if (this.used + recLen > this.limit) return false;
     const rec = new Uint8Array(recLen);
-    const v = view(rec);
     let p = 0;
     if (this.plus) {
       if (!entry) throw new FuseDecodeError("direntplus needs an entry");
-      writeEntryOut(v, 0, entry);
+      writeEntryOut(rec, 0, entry);
       p = Size.ENTRY_OUT;
     }
-    v.setBigUint64(p, ino, true);
-    v.setBigUint64(p + 8, off, true);
-    v.setUint32(p + 16, nameBytes.byteLength, true);
-    v.setUint32(p + 20, type, true);
-    rec.set(nameBytes, p + Size.DIRENT_BASE);
+    DIRENT.encodeInto(rec, p, { ino, off, namelen: nameBytes.byteLength, type });
+    rec.set(nameBytes, p + DIRENT.size);
     this.chunks.push(rec);
     this.used += recLen;
     return true;
@@ -549,38 +533,20 @@ export interface Dirent {
 /** Decodes a READDIR / READDIRPLUS payload (used by tests). */
 export function decodeDirents(buf: Uint8Array, plus: boolean): Dirent[] {
   const out: Dirent[] = [];
-  const v = view(buf);
   let p = 0;
   while (p < buf.byteLength) {
-    let entry: EntryOut | undefined;
-    let q = p;
-    if (plus) {
-      entry = {
-        nodeid: v.getBigUint64(p, true),
-        generation: v.getBigUint64(p + 8, true),
-        entryValid: {
-          sec: v.getBigUint64(p + 16, true),
-          nsec: v.getUint32(p + 32, true),
-        },
-        attrValid: {
-          sec: v.getBigUint64(p + 24, true),
-          nsec: v.getUint32(p + 36, true),
-        },
-        attr: decodeAttr(buf, p + 40),
-      };
-      q += Size.ENTRY_OUT;
-    }
-    const namelen = v.getUint32(q + 16, true);
+    const entry = plus ? readEntryOut(buf, p) : undefined;
+    const q = plus ? p + Size.ENTRY_OUT : p;
+    const d = DIRENT.decode(buf, q);
+    const nameAt = q + DIRENT.size;
     out.push({
-      ino: v.getBigUint64(q, true),
-      off: v.getBigUint64(q + 8, true),
-      type: v.getUint32(q + 20, true),
-      name: td.decode(
-        buf.subarray(q + Size.DIRENT_BASE, q + Size.DIRENT_BASE + namelen),
-      ),
+      ino: d.ino,
+      off: d.off,
+      type: d.type,
+      name: td.decode(buf.subarray(nameAt, nameAt + d.namelen)),
       entry,
     });
-    p = q + align8(Size.DIRENT_BASE + namelen);
+    p = q + align8(DIRENT.size + d.namelen);
   }
   return out;
 }
