@@ -10,9 +10,9 @@ import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
 import { SshError } from "./ssh.ts";
 import { loadTopology, TopologyError } from "./topology.ts";
 import { Guest, GUEST_INIT, GuestError, hostAccel, reapOrphans } from "./vm.ts";
-import { newRunId, type RunOutcome, runSuites } from "./run.ts";
+import { famfsLine, newRunId, type RunOutcome, runSuites, UnknownSuiteError } from "./run.ts";
 import { runSensitivity } from "./sensitivity.ts";
-import { countResults } from "./report/result.ts";
+import { countLine, countResults } from "./report/result.ts";
 
 const HELP = `famfs-lab: QEMU lab and conformance suites for famfs over FUSE
 
@@ -162,7 +162,8 @@ async function cmdShell(o: LabOptions): Promise<number> {
 function exitStatus(run: RunOutcome): number {
   const c = countResults(run.results);
   console.log(`reports: ${run.dir}/index.html`);
-  console.log(`${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
+  console.log(famfsLine(run.kernel, run.notApplicable).replace(/^lab: /, ""));
+  console.log(countLine(c));
   return c.failed === 0 ? 0 : 1;
 }
 
@@ -205,6 +206,7 @@ async function main(argv: string[]): Promise<number> {
 if (import.meta.main) {
   const known = [
     UsageError,
+    UnknownSuiteError,
     TopologyError,
     ProvisionError,
     KernelBuildError,

@@ -1,25 +1,40 @@
-// The main job: for each topology boot a guest, run the chosen suites test by test with kernel
-// log markers around each test, and keep the results current on disk after every test.
+// The main job: build the kernel, then for each topology boot a guest and hand it to the suite
+// driver (suite_runner.ts); results are written to reports/<run-id>/ after every test.
 import { REPO_DIR } from "./cache.ts";
 import type { Kernel } from "./kernel.ts";
 import { resolveSeriesPath } from "./patches.ts";
-import { ConsoleWatch, type Finding } from "./kmsg.ts";
+import type { Finding } from "./kmsg.ts";
 import type { LabOptions } from "./options.ts";
 import type { TestResult } from "./report/result.ts";
 import { buildSummary } from "./report/summary.ts";
 import { writeRunReports } from "./report/write.ts";
-import { loadTopology, type Topology } from "./topology.ts";
+import { daxDevices, loadTopology, type Topology } from "./topology.ts";
 import { Guest } from "./vm.ts";
+import { type NotApplicable, notApplicable, type RunnerGuest, runOnGuest } from "./suite_runner.ts";
 import { SUITES } from "../suites/index.ts";
-import type { Suite, SuiteContext } from "../src/suite.ts";
+import {
+  contractFor,
+  type GuestDevice,
+  type KernelFacts,
+  type ProfileName,
+  SPECIFICATION,
+  type Suite,
+} from "../suites/contract/mod.ts";
 
 export interface RunRequest extends LabOptions {
   kernelBuild: (o: LabOptions) => Promise<Kernel>;
   log: (line: string) => void;
 }
 
+export class UnknownSuiteError extends Error {
+  constructor(name: string) {
+    super(`unknown suite "${name}"; choose from: ${SUITES.map((s) => s.name).join(", ")}`);
+    this.name = "UnknownSuiteError";
+  }
+}
+
 /** The famfs protocol profile a series implements, from its `profile` file (null: stock kernel). */
-export async function seriesProfile(series: string | undefined): Promise<SuiteContext["profile"]> {
+export async function seriesProfile(series: string | undefined): Promise<ProfileName | null> {
   if (!series) return null;
   const text = await Deno.readTextFile(`${resolveSeriesPath(series)}/profile`).catch(() => "");
   const p = text.trim();
@@ -30,60 +45,93 @@ export async function seriesProfile(series: string | undefined): Promise<SuiteCo
   return p;
 }
 
+/** What the suites know of the kernel under test. */
+export async function kernelFacts(kernel: Kernel, req: LabOptions): Promise<KernelFacts> {
+  const profile = await seriesProfile(req.kernel.series);
+  return {
+    description: kernel.description,
+    flavour: req.kernel.flavour,
+    famfs: profile && {
+      profile,
+      how: `from the profile file of series ${req.kernel.series}`,
+      contract: contractFor(profile),
+    },
+  };
+}
+
 export const GUEST_DENO = `${REPO_DIR}/node_modules/.bin/deno`;
 
-function selectSuites(names: string[]): Suite[] {
+export function selectSuites(names: string[]): Suite[] {
   if (names.length === 0) return SUITES;
   return names.map((n) => {
     const s = SUITES.find((x) => x.name === n);
-    if (!s) {
-      throw new Error(
-        `unknown suite "${n}"; known: ${SUITES.map((x) => x.name).join(", ")}`,
-      );
-    }
+    if (!s) throw new UnknownSuiteError(n);
     return s;
   });
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} timed out after ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+/** Holds console chunks until the suite driver attaches, so boot messages are classified too. */
+function consoleRelay() {
+  const held: string[] = [];
+  let sink: ((chunk: string) => void) | undefined;
+  return {
+    feed: (c: string) => sink ? sink(c) : held.push(c),
+    attach(f: (chunk: string) => void) {
+      sink = f;
+      for (const c of held.splice(0)) f(c);
+    },
+  };
 }
 
-/** Runs the suites in one guest; every finished test is passed to `done` at once. */
+/** Boots one guest and runs the suites on it (replacing it after a timed-out test). */
 async function runInGuest(
   topology: Topology,
   kernel: Kernel,
+  facts: KernelFacts,
   suites: Suite[],
   req: RunRequest,
   runDir: string,
   done: (r: TestResult) => Promise<void>,
 ): Promise<void> {
-  const findings: Finding[] = [];
-  const markers: string[] = [];
-  const watch = new ConsoleWatch({
-    onFinding: (f) => findings.push(f),
-    onMarker: (m) => m.type === "test-end" && markers.push(m.name),
-  });
-  const bootStart = Date.now();
-  let guest: Guest;
-  try {
-    guest = await Guest.boot({
+  const declared = daxDevices(topology);
+  let current: Guest | undefined;
+  const boot = async (attempt: number): Promise<RunnerGuest> => {
+    const relay = consoleRelay();
+    const g = await Guest.boot({
       topology,
       kernelImage: kernel.image,
       kernelDescription: kernel.description,
       debugKernel: req.kernel.flavour === "debug",
-      runDir,
+      runDir: attempt === 0 ? runDir : `${runDir}/replacement-${attempt}`,
       append: req.append,
-      onConsole: (c) => watch.feed(c),
+      onConsole: relay.feed,
       log: req.log,
     });
+    current = g;
+    req.log(`lab: ${topology.name} guest ready in ${(g.bootMs / 1000).toFixed(1)} s`);
+    const devices: GuestDevice[] = g.devices.map((d) => ({
+      id: d.id,
+      kind: declared.find((x) => x.id === d.id)?.kind ?? "pmem",
+      path: d.path,
+      bytes: d.bytes,
+      driver: d.driver === "fsdev_dax" ? "fsdev_dax" : "device_dax",
+    }));
+    return {
+      facts: { topology: topology.name, declared, devices },
+      exec: (command, opts) => g.ssh.exec(command, opts),
+      onConsole: relay.attach,
+      lost: () => (g.hung ? "hung" : g.alive ? null : "died"),
+      async replace() {
+        await g.stop();
+        return await boot(attempt + 1);
+      },
+      timeScale: g.timeouts.scale,
+    };
+  };
+  const bootStart = Date.now();
+  let first: RunnerGuest;
+  try {
+    first = await boot(0);
   } catch (e) {
     await done({
       suite: `boot@${topology.name}`,
@@ -91,81 +139,17 @@ async function runInGuest(
       status: "fail",
       durationMs: Date.now() - bootStart,
       message: (e as Error).message,
-      findings: [...findings],
+      findings: [],
     });
     return;
   }
-  req.log(
-    `lab: ${topology.name} guest ready in ${(guest.bootMs / 1000).toFixed(1)} s`,
-  );
-  const series = req.kernel.series;
-  const details: Record<string, unknown> = {};
-  const ctx: SuiteContext = {
-    exec: (cmd, opts) => guest.ssh.exec(cmd, opts),
-    devices: guest.devices,
-    topology,
-    kernel: kernel.description,
-    profile: await seriesProfile(series),
-    repo: REPO_DIR,
-    deno: GUEST_DENO,
-    record: (d) => Object.assign(details, d),
-  };
+  const bootMs = current!.bootMs;
+  let findings: Finding[] = [];
   try {
-    for (const suite of suites) {
-      for (const test of suite.tests) {
-        const id = `${suite.name}/${test.name}`;
-        for (const k of Object.keys(details)) delete details[k];
-        const started = Date.now();
-        let status: TestResult["status"] = "pass";
-        let message: string | undefined, skipReason: string | undefined;
-        if (!guest.alive) {
-          status = "fail";
-          message = guest.hung ? "guest hung earlier in the run" : "guest died earlier in the run";
-        } else {
-          await guest.mark(`famfs-lab: test-begin ${id}`);
-          try {
-            const r = await withTimeout(
-              test.run(ctx),
-              test.timeoutMs ?? guest.timeouts.hangMs,
-              id,
-            );
-            if (r && "skip" in r) {
-              status = "skip";
-              skipReason = r.skip;
-            }
-          } catch (e) {
-            status = "fail";
-            message = (e as Error).message;
-          }
-          if (guest.alive) {
-            await guest.mark(`famfs-lab: test-end ${id}`).catch(() => {});
-            // Let the console catch up with the end marker before attributing findings.
-            const until = Date.now() + 5000;
-            while (!markers.includes(id) && Date.now() < until && guest.alive) {
-              await new Promise((r) => setTimeout(r, 20));
-            }
-          }
-        }
-        const own = findings.filter((f) => f.test === id);
-        if (own.length > 0 && !test.expectFindings && status !== "fail") {
-          status = "fail";
-          message = `kernel reported during the test: ${own.map((f) => `${f.kind}: ${f.firstLine}`).join("; ")}`;
-        }
-        await done({
-          suite: `${suite.name}@${topology.name}`,
-          name: test.name,
-          status,
-          durationMs: Date.now() - started,
-          message,
-          skipReason,
-          findings: own,
-          details: Object.keys(details).length ? { ...details } : undefined,
-        });
-      }
-    }
+    const driver = { kernel: facts, repo: REPO_DIR, deno: GUEST_DENO, log: req.log };
+    findings = (await runOnGuest(first, suites, driver, done)).findings;
   } finally {
-    await guest.stop();
-    watch.end();
+    await current?.stop();
   }
   const outside = findings.filter((f) => f.test === null);
   await done({
@@ -175,7 +159,7 @@ async function runInGuest(
     durationMs: 0,
     message: outside.length ? outside.map((f) => `${f.kind}: ${f.firstLine}`).join("; ") : undefined,
     findings: outside,
-    details: { bootMs: guest.bootMs },
+    details: { bootMs },
   });
 }
 
@@ -186,6 +170,18 @@ export function newRunId(command: string): string {
 export interface RunOutcome {
   dir: string;
   results: TestResult[];
+  kernel: KernelFacts;
+  notApplicable: NotApplicable[];
+}
+
+/** One line on the kernel's famfs support, printed once at the top of the run. */
+export function famfsLine(k: KernelFacts, na: readonly NotApplicable[]): string {
+  if (!k.famfs) {
+    return `lab: kernel ${k.description} has no famfs support; not applicable: ${
+      na.map((n) => n.suite).join(", ") || "none of the chosen suites"
+    }`;
+  }
+  return `lab: famfs profile ${k.famfs.profile} (${k.famfs.how}); judged against ${SPECIFICATION}`;
 }
 
 /** Runs the chosen suites on every topology of the request; reports are current after each test. */
@@ -195,14 +191,17 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
   const dir = `${REPO_DIR}/reports/${runId}`;
   const started = new Date();
   const kernel = await req.kernelBuild(req);
+  const facts = await kernelFacts(kernel, req);
   const topologies = await Promise.all(req.topology.split(",").map((t) => loadTopology(t)));
+  const na = notApplicable(suites, facts, { topology: "", declared: [], devices: [], findings: () => [] });
+  req.log(famfsLine(facts, na));
+  const applicable = suites.filter((s) => !na.some((n) => n.suite === s.name));
   const results: TestResult[] = [];
   const save = async (r: TestResult) => {
     results.push(r);
-    req.log(
-      `${r.status === "pass" ? "ok" : r.status === "skip" ? "skip" : "FAIL"} ${r.suite} ${r.name}` +
-        (r.message ? `: ${r.message.split("\n")[0]}` : r.skipReason ? `: ${r.skipReason}` : ""),
-    );
+    const word = { pass: "ok", skip: "skip", fail: "FAIL", deviation: "DEVIATION" }[r.status];
+    const why = r.message ?? r.skipReason;
+    req.log(`${word} ${r.suite} ${r.name}${why ? `: ${why.split("\n")[0]}` : ""}`);
     await writeRunReports(
       dir,
       buildSummary({
@@ -211,10 +210,13 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
         topology: topologies.map((t) => t.name).join(","),
         startedAt: started,
         wallMs: Date.now() - started.getTime(),
+        specification: SPECIFICATION,
+        famfs: facts.famfs && { profile: facts.famfs.profile, how: facts.famfs.how },
+        notApplicable: na,
         tests: results,
       }),
     );
   };
-  for (const t of topologies) await runInGuest(t, kernel, suites, req, `${dir}/${t.name}`, save);
-  return { dir, results };
+  for (const t of topologies) await runInGuest(t, kernel, facts, applicable, req, `${dir}/${t.name}`, save);
+  return { dir, results, kernel: facts, notApplicable: na };
 }

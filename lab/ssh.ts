@@ -84,6 +84,8 @@ export class GuestShell {
       timeoutMs?: number;
       onOutput?: (s: string) => void;
       stdin?: string;
+      /** Closes the channel (the guest's sshd hangs up on the command) when aborted. */
+      signal?: AbortSignal;
     } = {},
   ): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
@@ -94,6 +96,11 @@ export class GuestShell {
             return reject(new SshError(`exec ${command}: ${err.message}`));
           }
           let stdout = "", stderr = "";
+          const onAbort = () => {
+            clearTimeout(timer);
+            ch.close();
+            reject(new SshError(`'${command}' stopped: ${String(opts.signal?.reason ?? "aborted")}`));
+          };
           const timer = opts.timeoutMs
             ? setTimeout(() => {
               ch.close();
@@ -117,7 +124,10 @@ export class GuestShell {
             code = c;
             signal = s ?? null;
           });
+          if (opts.signal?.aborted) return onAbort();
+          opts.signal?.addEventListener("abort", onAbort, { once: true });
           ch.on("close", () => {
+            opts.signal?.removeEventListener("abort", onAbort);
             clearTimeout(timer);
             resolve({ code, signal, stdout, stderr });
           });

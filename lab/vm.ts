@@ -24,6 +24,8 @@ export interface Timeouts {
   /** Console silence (the guest prints a heartbeat every 10 s) that counts as a hang. */
   hangMs: number;
   shutdownMs: number;
+  /** How much slower than a KVM guest of the base flavour (test time limits scale by it). */
+  scale: number;
 }
 
 /** Timeouts measured under KVM-like speed, scaled for TCG and for the slow debug kernels. */
@@ -33,6 +35,7 @@ export function timeouts(accel: "kvm" | "tcg", debugKernel: boolean): Timeouts {
     bootMs: 30_000 * scale,
     hangMs: 45_000 * scale,
     shutdownMs: 10_000 * scale,
+    scale,
   };
 }
 

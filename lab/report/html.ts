@@ -45,6 +45,15 @@ function row(t: TestResult): string {
     `<td><pre>${esc(message)}</pre>${findings}</td></tr>`;
 }
 
+/** Which specification and profile the verdicts were judged against, and what did not apply. */
+function famfsText(s: RunSummary): string {
+  const na = s.notApplicable.map((n) => `${esc(n.suite)} (${esc(n.reason)})`).join(", ");
+  const profile = s.famfs
+    ? `famfs profile <b>${esc(s.famfs.profile)}</b> (${esc(s.famfs.how)})`
+    : "the kernel has <b>no famfs support</b>";
+  return `judged against ${esc(s.specification)} · ${profile}${na ? ` · not applicable: ${na}` : ""}`;
+}
+
 export function renderHtml(s: RunSummary, goalRatio = 0.95): string {
   const topologies = [...new Set(s.tests.map((t) => topologyOf(t.suite)).filter(Boolean))];
   const charts = s.tests.filter((t) => ratiosOf(t).length > 0).map((t) =>
@@ -56,7 +65,7 @@ export function renderHtml(s: RunSummary, goalRatio = 0.95): string {
 body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}
 td:nth-child(-n+4){white-space:nowrap}tr.pass .status{color:#186a18}tr.fail{background:#fde8e8}tr.fail .status{color:#a01010;font-weight:bold}
-tr.skip .status{color:#8a6d00}pre{margin:0;white-space:pre-wrap;font-size:12px}.num{text-align:right}
+tr.skip .status{color:#8a6d00}tr.deviation .status{color:#7a3fa0;font-weight:bold}pre{margin:0;white-space:pre-wrap;font-size:12px}.num{text-align:right}
 .finding{color:#a01010;font-family:monospace;font-size:12px}.counts span{margin-right:1.5em}
 .chart text{font-size:12px}.chart rect.met{fill:#3c8d3c}.chart rect.missed{fill:#d08a2c}.chart .goal{stroke:#333;stroke-dasharray:4 3}
 </style></head><body>
@@ -64,7 +73,8 @@ tr.skip .status{color:#8a6d00}pre{margin:0;white-space:pre-wrap;font-size:12px}.
 <p>kernel: <code>${esc(s.kernel)}</code> · topology: ${esc(s.topology)} · started ${esc(s.startedAt)} · wall ${
     (s.wallMs / 1000).toFixed(0)
   } s</p>
-<p class="counts"><span id="passed">${s.counts.passed} passed</span><span id="failed">${s.counts.failed} failed</span><span id="skipped">${s.counts.skipped} skipped</span></p>
+<p class="counts"><span id="passed">${s.counts.passed} passed</span><span id="failed">${s.counts.failed} failed</span><span id="skipped">${s.counts.skipped} skipped</span><span id="deviations">${s.counts.deviations} deviations</span></p>
+<p id="judged">${famfsText(s)}</p>
 <p>Console logs: ${
     topologies.map((t) => `<a class="console" href="${esc(t)}/console.log">${esc(t)}</a>`).join(" ")
   } · <a href="junit.xml">junit.xml</a> · <a href="summary.json">summary.json</a></p>

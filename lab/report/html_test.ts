@@ -30,7 +30,20 @@ Deno.test({
   async fn() {
     const withRatios: RunSummary = {
       ...real,
+      // Fields summaries gained after this capture: the specification, profile and deviations.
+      specification: "famfs-lab conformance spec 1",
+      famfs: { profile: "v3", how: "detected from include/uapi/linux/fuse.h" },
+      notApplicable: [],
+      counts: { ...real.counts, deviations: 1 },
       tests: [...real.tests, {
+        suite: "get_daxdev@default",
+        name: "error-reply",
+        status: "deviation",
+        deviation: "daxdev-errors-at-io",
+        message: "GET_DAXDEV errors surface at I/O (EIO, SIGBUS), not at open: open ok, read EIO",
+        durationMs: 1000,
+        findings: [],
+      }, {
         suite: "throughput@default",
         name: "mmap-seq-read",
         status: "pass",
@@ -61,7 +74,10 @@ Deno.test({
       const dom = new TextDecoder().decode(out.stdout);
       const failed = real.tests.filter((t) => t.status === "fail");
       assert.equal((dom.match(/<tr class="fail">/g) ?? []).length, failed.length);
-      assert.equal((dom.match(/<tr class="(pass|fail|skip)">/g) ?? []).length, withRatios.tests.length);
+      assert.equal((dom.match(/<tr class="(pass|fail|skip|deviation)">/g) ?? []).length, withRatios.tests.length);
+      assert.equal((dom.match(/<tr class="deviation">/g) ?? []).length, 1);
+      assert.match(dom, /<span id="deviations">1 deviations<\/span>/);
+      assert.match(dom, /judged against famfs-lab conformance spec 1 · famfs profile <b>v3<\/b>/);
       assert.equal((dom.match(/class="repro" href="default\/repro.sh"/g) ?? []).length, failed.length);
       assert.match(dom, /class="console" href="default\/console.log"/);
       assert.match(dom, new RegExp(`<span id="failed">${real.counts.failed} failed</span>`));

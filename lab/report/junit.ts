@@ -92,12 +92,13 @@ function testsuiteElement(xml: string): string {
 export async function renderJunit(
   suites: readonly SuiteTap[],
   name = "famfs-lab",
+  deviations = 0,
 ): Promise<string> {
   const parts: JunitSuite[] = [];
   for (const s of suites) parts.push(await tapToJunit(s.suite, s.tap));
   const sum = (k: "tests" | "failures" | "skipped") => parts.reduce((n, p) => n + p[k], 0);
   const head = `<testsuites name="${attr(name)}" tests="${sum("tests")}" failures="${sum("failures")}" ` +
-    `skipped="${sum("skipped")}">`;
+    `skipped="${sum("skipped")}" deviations="${deviations}">`;
   return [
     '<?xml version="1.0"?>',
     head,

@@ -61,10 +61,10 @@ Deno.test("renderJunit: suites merge under one <testsuites> with summed counts",
     suite,
     tap: renderTap(tests),
   }));
-  const xml = await renderJunit(suites, "famfs-lab run-1");
+  const xml = await renderJunit(suites, "famfs-lab run-1", 1);
   assert.ok(
     xml.startsWith(
-      '<?xml version="1.0"?>\n<testsuites name="famfs-lab run-1" tests="7" failures="2" skipped="2">\n',
+      '<?xml version="1.0"?>\n<testsuites name="famfs-lab run-1" tests="7" failures="2" skipped="2" deviations="1">\n',
     ),
   );
   assert.ok(xml.endsWith("</testsuites>\n"));
@@ -83,7 +83,7 @@ Deno.test("renderJunit: an empty suite still yields a well-formed element", asyn
   const xml = await renderJunit([{ suite: "empty", tap: renderTap([]) }]);
   assert.match(
     xml,
-    /<testsuites name="famfs-lab" tests="0" failures="0" skipped="0">/,
+    /<testsuites name="famfs-lab" tests="0" failures="0" skipped="0" deviations="0">/,
   );
   assert.match(
     xml,

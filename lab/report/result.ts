@@ -1,7 +1,7 @@
 // The per-test record every emitter in lab/report/ consumes.
 import type { Finding } from "../kmsg.ts";
 
-export type TestStatus = "pass" | "fail" | "skip";
+export type TestStatus = "pass" | "deviation" | "fail" | "skip";
 
 export interface TestResult {
   suite: string;
@@ -10,6 +10,8 @@ export interface TestResult {
   durationMs: number;
   message?: string;
   skipReason?: string;
+  /** Id of the profile deviation the kernel showed (status "deviation"). */
+  deviation?: string;
   /** Kernel reports the console watch attributed to this test. */
   findings: Finding[];
   details?: Record<string, unknown>;
@@ -19,19 +21,26 @@ export interface Counts {
   passed: number;
   failed: number;
   skipped: number;
+  deviations: number;
 }
 
 export function countResults(tests: readonly TestResult[]): Counts {
-  const c: Counts = { passed: 0, failed: 0, skipped: 0 };
+  const c: Counts = { passed: 0, failed: 0, skipped: 0, deviations: 0 };
   for (const t of tests) {
     if (t.status === "pass") c.passed++;
     else if (t.status === "fail") c.failed++;
+    else if (t.status === "deviation") c.deviations++;
     else c.skipped++;
   }
   return c;
 }
 
 /** Results grouped by suite, suites and tests in first-seen order. */
+/** The run's one-line count; deviations are counted apart from passes and failures. */
+export function countLine(c: Counts): string {
+  return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${c.deviations} deviations`;
+}
+
 export function groupBySuite(
   tests: readonly TestResult[],
 ): Map<string, TestResult[]> {

@@ -10,6 +10,12 @@ export interface RunSummary {
   /** ISO 8601 start time. */
   startedAt: string;
   wallMs: number;
+  /** The specification verdicts were judged against. */
+  specification: string;
+  /** The kernel's famfs profile and how the lab found it; null: no famfs support. */
+  famfs: { profile: string; how: string } | null;
+  /** Suites that do not apply to this kernel at all, with the reason (reported once). */
+  notApplicable: { suite: string; reason: string }[];
   counts: Counts;
   tests: TestResult[];
 }
@@ -20,6 +26,9 @@ export interface SummaryInput {
   topology: string;
   startedAt: Date | string;
   wallMs: number;
+  specification: string;
+  famfs: RunSummary["famfs"];
+  notApplicable: RunSummary["notApplicable"];
   tests: readonly TestResult[];
 }
 
@@ -31,6 +40,9 @@ export function buildSummary(input: SummaryInput): RunSummary {
     topology: input.topology,
     startedAt,
     wallMs: Math.round(input.wallMs),
+    specification: input.specification,
+    famfs: input.famfs,
+    notApplicable: [...input.notApplicable],
     counts: countResults(input.tests),
     tests: [...input.tests],
   };

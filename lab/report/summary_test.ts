@@ -9,12 +9,15 @@ const input = {
   topology: "pmem1",
   startedAt: new Date("2026-11-24T15:45:00.000Z"),
   wallMs: 5321.7,
+  specification: "famfs-lab conformance spec 1",
+  famfs: { profile: "ref", how: "detected from fuse.h" },
+  notApplicable: [],
   tests: sample,
 };
 
 Deno.test("buildSummary counts statuses and keeps the tests in order", () => {
   const s = buildSummary(input);
-  assert.deepEqual(s.counts, { passed: 1, failed: 2, skipped: 1 });
+  assert.deepEqual(s.counts, { passed: 1, failed: 2, skipped: 1, deviations: 0 });
   assert.equal(s.startedAt, "2026-11-24T15:45:00.000Z");
   assert.equal(s.wallMs, 5322);
   assert.deepEqual(s.tests.map((t) => t.name), [

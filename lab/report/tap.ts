@@ -24,6 +24,7 @@ function diagnostics(t: TestResult): string[] {
   const message = t.status === "fail" ? failureMessage(t) : t.message;
   if (message !== undefined) out.push(`  message: ${yaml(message)}`);
   if (t.status === "fail") out.push(`  severity: fail`);
+  if (t.deviation !== undefined) out.push(`  deviation: ${yaml(t.deviation)}`);
   out.push(`  duration_ms: ${yaml(Math.round(t.durationMs))}`);
   if (t.findings.length > 0) {
     out.push("  findings:");
@@ -54,7 +55,8 @@ export function renderTap(tests: readonly TestResult[]): string {
       );
       return;
     }
-    out.push(`${t.status === "pass" ? "ok" : "not ok"} ${n} - ${name}`);
+    // A deviation is not a failure: "ok", with the deviation named in its YAML block.
+    out.push(`${t.status === "fail" ? "not ok" : "ok"} ${n} - ${name}`);
     if (
       t.status === "fail" || t.findings.length > 0 || t.message !== undefined ||
       t.details

@@ -36,7 +36,7 @@ export async function writeRunReports(
   const junit = `${dir}/junit.xml`;
   await Deno.writeTextFile(
     junit,
-    await renderJunit(suites, `famfs-lab ${s.runId}`),
+    await renderJunit(suites, `famfs-lab ${s.runId}`, s.counts.deviations),
   );
   const summary = `${dir}/summary.json`;
   await Deno.writeTextFile(summary, renderSummary(s));
