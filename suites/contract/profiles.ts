@@ -20,7 +20,7 @@ export const DEVIATIONS: Readonly<Record<DeviationId, string>> = {
 };
 
 /** errno names a contract can expect from a syscall. */
-export type Errno = "EINVAL" | "EIO" | "EFBIG" | "EPERM" | "EOPNOTSUPP";
+export type Errno = "EINVAL" | "EIO" | "ENXIO" | "EFBIG" | "EPERM" | "EOPNOTSUPP";
 
 /**
  * How a kernel judges a GET_FMAP reply ("open() of a regular file", vm-images/series/ref/README.md;

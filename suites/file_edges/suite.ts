@@ -10,7 +10,6 @@ import {
   daxDriver,
   type Expected,
   type FamfsDevice,
-  famfsDevice,
   formatWithFiles,
   killDaemon,
   outcome,
@@ -50,6 +49,13 @@ interface State {
 }
 
 const path = (f: SeededFileSpec) => `${MNT}/${f.rel}`;
+
+/** The first device of the guest, as lib's helpers take it. */
+function firstDevice(ctx: SuiteContext): FamfsDevice {
+  const d = ctx.guest.devices[0];
+  if (!d) throw new Error(`topology ${ctx.guest.topology} has no DAX device`);
+  return { id: d.id, path: d.path, dax: d.path.replace("/dev/", ""), bytes: d.bytes };
+}
 const pageUp = (n: number) => Math.ceil(n / PAGE) * PAGE;
 
 /** An errno outcome the probe reports ("write:EFBIG"), or "ok". */
@@ -198,7 +204,7 @@ export const suite = defineSuite<State>({
   needs: { famfs: true, devices: 1 },
   fixture: {
     async setup(ctx: SuiteContext): Promise<State> {
-      const dev = famfsDevice(ctx);
+      const dev = firstDevice(ctx);
       const initialDriver = await daxDriver(ctx, dev.dax);
       await formatWithFiles(ctx, dev, MNT, FILES);
       await bindDax(ctx, dev.dax, "fsdev_dax");

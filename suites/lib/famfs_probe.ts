@@ -165,7 +165,9 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
       edges.snapshot(op.dev, op.file, op.len);
       return {};
     case "mapcheck":
-      return { mismatch: edges.compareWithSnapshot(op.path, op.snapshot, op.ranges) };
+      // Mapping accesses may fault: tell the host first.
+      if (op.via === "mmap") console.log(JSON.stringify({ i, begin: true }));
+      return { mismatch: edges.compareWithSnapshot(op.path, op.snapshot, op.ranges, op.via) };
     case "rawdiff": {
       const d = edges.diffWithSnapshot(op.dev, op.snapshot, op.writes);
       return { changed: d.changed, mismatch: d.missing };

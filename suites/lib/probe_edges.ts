@@ -127,20 +127,39 @@ export function snapshot(dev: string, file: string, len: number): void {
   withDevice(dev, len, (b) => Deno.writeFileSync(file, b));
 }
 
-/** First file offset where the file's bytes differ from the snapshot at the ranges' device offsets, or -1. */
-export function compareWithSnapshot(path: string, file: string, ranges: readonly DevRange[]): number {
+/**
+ * First file offset where the file's bytes, read with pread(2) or through a shared mapping of the whole file,
+ * differ from the snapshot at the ranges' device offsets, or -1.
+ */
+export function compareWithSnapshot(
+  path: string,
+  file: string,
+  ranges: readonly DevRange[],
+  via: "read" | "mmap",
+): number {
   const snap = Deno.readFileSync(file);
   const fd = openFlags(path, libc.O_RDONLY);
   try {
-    for (const r of ranges) {
-      const buf = new Uint8Array(r.len);
-      const n = libc.preadSync(fd, buf, r.fileOff);
-      if (n < 0) throw new CallFailed("read", libc.errnoName());
-      const want = snap.subarray(r.devOff, r.devOff + r.len);
-      const d = firstDiff(want, buf.subarray(0, n));
-      if (d >= 0) return r.fileOff + d;
+    const end = Math.max(0, ...ranges.map((r) => r.fileOff + r.len));
+    const map = via === "mmap" && end > 0 ? libc.mmap(null, end, libc.PROT_READ, libc.MAP_SHARED, fd, 0) : undefined;
+    if (map === null) throw new CallFailed("mmap", libc.errnoName());
+    try {
+      for (const r of ranges) {
+        let got: Uint8Array;
+        if (map) got = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(map, r.len, r.fileOff)).slice();
+        else {
+          const buf = new Uint8Array(r.len);
+          const n = libc.preadSync(fd, buf, r.fileOff);
+          if (n < 0) throw new CallFailed("read", libc.errnoName());
+          got = buf.subarray(0, n);
+        }
+        const d = firstDiff(snap.subarray(r.devOff, r.devOff + r.len), got);
+        if (d >= 0) return r.fileOff + d;
+      }
+      return -1;
+    } finally {
+      if (map) libc.munmap({ ptr: map, length: end });
     }
-    return -1;
   } finally {
     libc.close(fd);
   }

@@ -48,8 +48,11 @@ export type ProbeOp =
   | { op: "fallocate"; path: string; off: number; len: number }
   /** Device in device_dax mode: its first `len` bytes saved to `file` (a guest path). */
   | { op: "snapshot"; dev: string; file: string; len: number }
-  /** pread(2) of each range of a file, compared with the snapshot's bytes at the range's device offset. */
-  | { op: "mapcheck"; path: string; snapshot: string; ranges: DevRange[] }
+  /**
+   * Each range of a file, read with pread(2) or through a shared mapping of the file, compared with the snapshot's
+   * bytes at the range's device offset.
+   */
+  | { op: "mapcheck"; path: string; snapshot: string; ranges: DevRange[]; via: "read" | "mmap" }
   /**
    * Device in device_dax mode vs a snapshot: `changed` is the first offset that changed outside `writes`,
    * `mismatch` the first offset inside a write not holding its byte (-1: none).

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { encodeFmap, FamfsFileType } from "../../src/famfs/fmap.ts";
+import { encodeFmapSpec } from "../../src/famfs/scenario.ts";
+import { CONTRACTS, type ProfileName } from "../contract/mod.ts";
+import { CASES, type Expectation, type Layout } from "./cases.ts";
+
+const MIB = 1024 * 1024;
+// A layout like the fixture's on a 1 GiB pmem device: donor allocated right after the log.
+const layout: Layout = { donor: 10 * MIB, logOffset: 2 * MIB, deviceBytes: 1024 * MIB };
+const PROFILES: ProfileName[] = ["ref", "v3", "rfc-v2"];
+const REAL = { type: FamfsFileType.REG, size: 4096, fmap: { type: "simple" as const, extents: [] } };
+
+function expectOf(file: string, p: ProfileName): Expectation {
+  const c = CASES.find((x) => x.file === file);
+  assert.ok(c, `case ${file}`);
+  return c.expect(layout, CONTRACTS[p]);
+}
+
+const verdict = (e: Expectation) =>
+  e.kind === "refused" ? `refused ${e.errno}${e.deviation ? ` or ${e.deviation}` : ""}` : e.kind;
+
+Deno.test("get_fmap cases: one file and one name each", () => {
+  assert.equal(new Set(CASES.map((c) => c.file)).size, CASES.length);
+  assert.equal(new Set(CASES.map((c) => c.name)).size, CASES.length);
+});
+
+Deno.test("get_fmap cases: an accepted map is exactly the reply the daemon sends (wire encoding)", () => {
+  for (const p of PROFILES) {
+    for (const c of CASES) {
+      const e = c.expect(layout, CONTRACTS[p]);
+      if (e.kind !== "accepted") continue;
+      const sent = encodeFmapSpec(c.reply(layout, CONTRACTS[p]), REAL);
+      const judged = encodeFmap(FamfsFileType.REG, e.size, e.fmap);
+      // file_type is the one header field a case may set to another accepted value.
+      assert.deepEqual(sent.subarray(1), judged.subarray(1), `${p} ${c.file}`);
+    }
+  }
+});
+
+Deno.test("get_fmap cases: both sides of each limit, as each profile's contract says", () => {
+  const table = Object.fromEntries(
+    [
+      "e-32",
+      "e-33",
+      "i-strips-32",
+      "i-strips-33",
+      "i-chunk-4096",
+      "i-chunk-4095",
+      "i-chunk-0",
+      "e-offset-4k",
+      "e-devindex-last",
+      "e-devindex-limit",
+      "h-len-page",
+      "h-len-page-1",
+      "h-version-2",
+      "h-type-log",
+      "h-type-3",
+    ]
+      .map((f) => [f, PROFILES.map((p) => verdict(expectOf(f, p)))]),
+  );
+  assert.deepEqual(table, {
+    //                 ref                     v3                      rfc-v2
+    "e-32": ["accepted", "accepted", "accepted"],
+    "e-33": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
+    "i-strips-32": ["accepted", "accepted", "accepted"],
+    "i-strips-33": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
+    "i-chunk-4096": ["accepted", "refused EINVAL", "accepted"],
+    "i-chunk-4095": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
+    "i-chunk-0": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
+    "e-offset-4k": ["refused EINVAL", "refused EINVAL", "accepted"],
+    "e-devindex-last": ["daxdev", "accepted", "daxdev"],
+    "e-devindex-limit": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
+    "h-len-page": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
+    "h-len-page-1": ["refused EIO", "refused EIO", "refused EINVAL"],
+    "h-version-2": Array(3).fill("refused EINVAL or fmap-version-unchecked"),
+    "h-type-log": ["accepted", "accepted", "accepted"],
+    "h-type-3": Array(3).fill("refused EINVAL or file-type-unchecked"),
+  });
+  const last = expectOf("e-devindex-last", "ref");
+  assert.equal(last.kind === "daxdev" && last.devindex, 23);
+});
+
+Deno.test("get_fmap cases: replies whose length is not header + extents are cut or padded as asked", () => {
+  const len = (f: string) => encodeFmapSpec(CASES.find((c) => c.file === f)!.reply(layout, CONTRACTS.ref), REAL).length;
+  assert.deepEqual(
+    ["h-valid", "h-len-header", "h-len-1", "h-len-plus-1", "h-len-page", "h-len-page-1"].map(len),
+    [80, 32, 1, 81, 4096, 4097],
+  );
+});
+
+Deno.test("get_fmap cases: accepted maps only reach the donor, superblock or log (what the snapshot holds)", () => {
+  const snapshotEnd = layout.donor + 4 * 2 * MIB;
+  for (const p of PROFILES) {
+    for (const c of CASES) {
+      const e = c.expect(layout, CONTRACTS[p]);
+      if (e.kind !== "accepted") continue;
+      const ext = e.fmap.type === "simple" ? e.fmap.extents : e.fmap.iext.flatMap((ie) => ie.strips);
+      for (const x of ext) assert.ok(x.offset + x.len <= snapshotEnd, `${p} ${c.file}: ${x.offset}+${x.len}`);
+    }
+  }
+});
