@@ -15,6 +15,7 @@ import {
   outcome,
   type ProbeOp,
   type ProbeResult,
+  type ScenarioRule,
   type SeededFileSpec,
   startDaemon,
   stopDaemon,
@@ -35,7 +36,20 @@ const INTERLEAVED: SeededFileSpec = {
   seed: 503,
   interleave: { nstrips: 2, chunk: 2 * MIB },
 };
-const FILES = [EXACT, SLACK, INTERLEAVED];
+/** Its map says file_size 0 with no extents (the scenario replaces its real map): an empty file. */
+const EMPTY: SeededFileSpec = { rel: "empty", size: 0, seed: 504 };
+/** Its map says a smaller file_size than the log (and GETATTR) does: st_size must follow the map. */
+const SHRUNK: SeededFileSpec = { rel: "shrunk", size: 2 * MIB + 100, seed: 505 };
+const FILES = [EXACT, SLACK, INTERLEAVED, EMPTY, SHRUNK];
+const NON_EMPTY = FILES.filter((f) => f.size > 0);
+/** The files as created (famfs files have a size > 0), before the scenario changes two maps. */
+const CREATED: SeededFileSpec[] = FILES.map((f) =>
+  f === EMPTY ? { ...f, size: PAGE } : f === SHRUNK ? { ...f, size: 2 * MIB + 12345 } : f
+);
+const SCENARIO: ScenarioRule[] = [
+  { op: "GET_FMAP", file: EMPTY.rel, fmap: { header: { file_size: 0 }, extents: [] } },
+  { op: "GET_FMAP", file: SHRUNK.rel, fmap: { header: { file_size: SHRUNK.size } } },
+];
 /** The bytes a write across EOF puts before EOF (it is cut there). */
 const ACROSS = { back: 10, len: 100, byte: 0x3c };
 
@@ -77,29 +91,52 @@ function judgeIntact(f: SeededFileSpec, [all, st]: ProbeResult[]): void {
   assert.equal(st.n, f.size, `${f.rel}: st_size`);
 }
 
-const readCases: ProbeCase<State>[] = FILES.flatMap((f): ProbeCase<State>[] => [
+const readCases: ProbeCase<State>[] = [
   {
-    name: `${f.rel}: pread at and past EOF returns 0`,
-    ops: () => [
-      { op: "read", path: path(f), off: f.size, len: PAGE },
-      { op: "read", path: path(f), off: f.size + 2 * MIB, len: PAGE },
-    ],
-    judge: (r) => assert.deepEqual(r.map((x) => [outcome(x), x.n]), [["ok", 0], ["ok", 0]]),
-  },
-  {
-    name: `${f.rel}: pread across EOF returns the short count`,
-    ops: (s) => [{ op: "read", path: path(f), off: f.size - 100, len: PAGE, expect: s.expect[f.rel] }],
-    judge: ([r]) => assert.deepEqual([outcome(r), r.n], ["ok", 100]),
-  },
-  {
-    name: `${f.rel}: read() until 0 returns exactly its bytes; st_size follows the map`,
-    ops: (s) => intact(f, s),
+    // First: the daemon has not been asked for this file's map on this mount yet.
+    name: `${SHRUNK.rel}: st_size follows the map from the first open on`,
+    ops: () => [{ op: "stat", path: path(SHRUNK) }, { op: "open", path: path(SHRUNK) }, {
+      op: "stat",
+      path: path(SHRUNK),
+    }],
     judge: (r) => {
-      judgeIntact(f, r);
-      assert.equal(r[0].reads, Math.ceil(f.size / (MIB + 3)) + 1, "read() calls (the last one returns 0)");
+      assert.deepEqual(r.map(outcome), ["ok", "ok", "ok"]);
+      assert.equal(r[2].n, SHRUNK.size, "st_size after open (the map's file_size)");
+      return {
+        case: `${SHRUNK.rel}: st_size follows the map from the first open on`,
+        kind: "pass",
+        observed: `st_size ${r[0].n} before open, ${r[2].n} after`,
+      };
     },
   },
-]);
+  ...FILES.flatMap((f): ProbeCase<State>[] => [
+    {
+      name: `${f.rel}: pread at and past EOF returns 0`,
+      ops: () => [
+        { op: "read", path: path(f), off: f.size, len: PAGE },
+        { op: "read", path: path(f), off: f.size + 2 * MIB, len: PAGE },
+      ],
+      judge: (r) => assert.deepEqual(r.map((x) => [outcome(x), x.n]), [["ok", 0], ["ok", 0]]),
+    },
+    ...(f.size > 0
+      ? [{
+        name: `${f.rel}: pread across EOF returns the short count`,
+        ops: (
+          s: State,
+        ): ProbeOp[] => [{ op: "read", path: path(f), off: f.size - 100, len: PAGE, expect: s.expect[f.rel] }],
+        judge: ([r]: ProbeResult[]) => assert.deepEqual([outcome(r), r.n], ["ok", 100]),
+      }]
+      : []),
+    {
+      name: `${f.rel}: read() until 0 returns exactly its bytes; st_size follows the map`,
+      ops: (s) => intact(f, s),
+      judge: (r) => {
+        judgeIntact(f, r);
+        assert.equal(r[0].reads, Math.ceil(f.size / (MIB + 3)) + 1, "read() calls (the last one returns 0)");
+      },
+    },
+  ]),
+];
 
 const writeCases: ProbeCase<State>[] = FILES.flatMap((f): ProbeCase<State>[] => [
   {
@@ -114,16 +151,24 @@ const writeCases: ProbeCase<State>[] = FILES.flatMap((f): ProbeCase<State>[] => 
       assert.deepEqual(r.map(outcome), [e, e, e]);
     },
   },
-  {
-    name: `${f.rel}: write() across EOF stops at EOF`,
-    ops: () => [{ op: "write", path: path(f), off: f.size - ACROSS.back, len: ACROSS.len, byte: ACROSS.byte }],
-    judge: ([r]) => assert.deepEqual([outcome(r), r.n], ["ok", ACROSS.back]),
-  },
+  ...(f.size > 0
+    ? [{
+      name: `${f.rel}: write() across EOF stops at EOF`,
+      ops: (): ProbeOp[] => [{
+        op: "write",
+        path: path(f),
+        off: f.size - ACROSS.back,
+        len: ACROSS.len,
+        byte: ACROSS.byte,
+      }],
+      judge: ([r]: ProbeResult[]) => assert.deepEqual([outcome(r), r.n], ["ok", ACROSS.back]),
+    }]
+    : []),
 ]);
 
 /** What a write across EOF leaves in each file by the contract (the checks after it expect that). */
 function patchAcross(s: State): void {
-  for (const f of FILES) {
+  for (const f of NON_EMPTY) {
     s.expect[f.rel].patches!.push({ off: f.size - ACROSS.back, len: ACROSS.back, byte: ACROSS.byte });
   }
 }
@@ -139,9 +184,9 @@ const sizeCases: ProbeCase<State>[] = FILES.flatMap((f): ProbeCase<State>[] => [
   {
     name: `${f.rel}: truncate() and ftruncate() to another size are refused`,
     ops: () => [
-      { op: "truncate", path: path(f), size: f.size - 1, how: "path" },
+      { op: "truncate", path: path(f), size: f.size > 0 ? f.size - 1 : PAGE, how: "path" },
       { op: "truncate", path: path(f), size: f.size + PAGE, how: "fd" },
-      { op: "truncate", path: path(f), size: 0, how: "fd" },
+      { op: "truncate", path: path(f), size: f.size > 0 ? 0 : 2 * PAGE, how: "fd" },
     ],
     judge: (r, s) => {
       const io = s.contract.io;
@@ -151,11 +196,13 @@ const sizeCases: ProbeCase<State>[] = FILES.flatMap((f): ProbeCase<State>[] => [
       ]);
     },
   },
-  {
-    name: `${f.rel}: open(O_TRUNC) is refused`,
-    ops: () => [{ op: "opentrunc", path: path(f) }],
-    judge: (r, s) => assert.deepEqual(r.map(outcome), [want("open", s.contract.io.openTrunc)]),
-  },
+  ...(f.size > 0
+    ? [{
+      name: `${f.rel}: open(O_TRUNC) is refused`,
+      ops: (): ProbeOp[] => [{ op: "opentrunc", path: path(f) }],
+      judge: (r: ProbeResult[], s: State) => assert.deepEqual(r.map(outcome), [want("open", s.contract.io.openTrunc)]),
+    }]
+    : []),
   {
     name: `${f.rel}: fallocate() inside and past EOF is refused`,
     ops: () => [
@@ -206,9 +253,13 @@ export const suite = defineSuite<State>({
     async setup(ctx: SuiteContext): Promise<State> {
       const dev = firstDevice(ctx);
       const initialDriver = await daxDriver(ctx, dev.dax);
-      await formatWithFiles(ctx, dev, MNT, FILES);
+      await formatWithFiles(ctx, dev, MNT, CREATED);
       await bindDax(ctx, dev.dax, "fsdev_dax");
-      const daemon = await startDaemon(ctx, dev.path, MNT, { name: "fe", profile: famfsOf(ctx).profile });
+      const daemon = await startDaemon(ctx, dev.path, MNT, {
+        name: "fe",
+        profile: famfsOf(ctx).profile,
+        scenario: SCENARIO,
+      });
       const expect: Record<string, Expected> = {};
       for (const f of FILES) expect[f.rel] = { seed: f.seed, patches: [] };
       return { dev, initialDriver, daemon, contract: famfsOf(ctx).contract, expect };
