@@ -2,7 +2,9 @@
 // instead of the file's real map) and what the kernel's profile contract says of it: refused at open() with an
 // errno, or accepted with a file size and a map whose bytes must be all that read(), write() and mmap reach.
 import type { DeviationId, Errno, ProfileContract } from "../contract/mod.ts";
+import { resolveRange } from "../../src/famfs/alloc.ts";
 import type { Fmap, SimpleExtent } from "../../src/famfs/log.ts";
+import type { DevRange, DevWrite, ProbeOp } from "../lib/probe_ops.ts";
 import type { FmapReplySpec, SimpleExtentSpec } from "../../src/famfs/scenario.ts";
 
 const U = 2 * 1024 * 1024;
@@ -338,4 +340,47 @@ function twoIext(l: Layout, nbytes0: number, nbytes1: number) {
       : [],
   };
   return { reply, fmap };
+}
+
+/** The first and last page of every device range the map gives the file. */
+export function samples(fmap: Fmap, size: number): DevRange[] {
+  const out: DevRange[] = [];
+  let fileOff = 0;
+  for (const r of resolveRange(fmap, 0, size)) {
+    const n = Math.min(PAGE, r.len);
+    out.push({ fileOff, devOff: r.devOffset, len: n });
+    if (r.len > n) out.push({ fileOff: fileOff + r.len - n, devOff: r.devOffset + r.len - n, len: n });
+    fileOff += r.len;
+  }
+  return out;
+}
+
+/** Bytes each write of the write check puts through write() and through a mapping. */
+const WLEN = 64;
+const pageUp = (n: number) => Math.ceil(n / PAGE) * PAGE;
+
+/** Writes of the accepted maps: through write() at file offset k*256 and through a mapping near the first 2 MiB. */
+export function writePlan(
+  l: Layout,
+  contract: ProfileContract,
+  mnt: string,
+): Array<{ c: FmapCase; ops: ProbeOp[]; dev: DevWrite[] }> {
+  const accepted = CASES.flatMap((c) => {
+    const e = c.expect(l, contract);
+    return e.kind === "accepted" && e.write ? [{ c, e }] : [];
+  });
+  return accepted.map(({ c, e }, k) => {
+    const byte = 0x40 + k;
+    const wOff = k * 256;
+    const mOff = Math.min(U, pageUp(e.size)) - PAGE + k * 256;
+    const mapOff = Math.floor(mOff / PAGE) * PAGE;
+    const dev = [wOff, mOff].flatMap((off) =>
+      resolveRange(e.fmap, off, WLEN).map((r) => ({ devOff: r.devOffset, len: r.len, byte }))
+    );
+    const ops: ProbeOp[] = [
+      { op: "write", path: `${mnt}/${c.file}`, off: wOff, len: WLEN, byte },
+      { op: "mmap", path: `${mnt}/${c.file}`, prot: "rw", mapOff, mapLen: PAGE * 2, off: mOff, len: WLEN, byte },
+    ];
+    return { c, ops, dev };
+  });
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { encodeFmap, FamfsFileType } from "../../src/famfs/fmap.ts";
 import { encodeFmapSpec } from "../../src/famfs/scenario.ts";
 import { CONTRACTS, type ProfileName } from "../contract/mod.ts";
-import { CASES, type Expectation, type Layout } from "./cases.ts";
+import { CASES, type Expectation, type Layout, samples, writePlan } from "./cases.ts";
 
 const MIB = 1024 * 1024;
 // A layout like the fixture's on a 1 GiB pmem device: donor allocated right after the log.
@@ -98,4 +98,45 @@ Deno.test("get_fmap cases: accepted maps only reach the donor, superblock or log
       for (const x of ext) assert.ok(x.offset + x.len <= snapshotEnd, `${p} ${c.file}: ${x.offset}+${x.len}`);
     }
   }
+});
+
+Deno.test("get_fmap cases: every write of the write check has device bytes of its own, inside the snapshot", () => {
+  const snapshotEnd = layout.donor + 4 * 2 * MIB;
+  for (const p of PROFILES) {
+    const plan = writePlan(layout, CONTRACTS[p], "/mnt");
+    assert.ok(plan.length >= 8, `${p}: ${plan.length} maps written`);
+    const owner = new Map<number, string>();
+    for (const { c, dev } of plan) {
+      for (const w of dev) {
+        assert.ok(w.devOff + w.len <= snapshotEnd, `${p} ${c.file}: write at ${w.devOff}`);
+        for (let b = w.devOff; b < w.devOff + w.len; b++) {
+          assert.equal(owner.get(b) ?? c.file, c.file, `${p}: device byte ${b} written by two maps`);
+          owner.set(b, c.file);
+        }
+      }
+      assert.equal(dev.reduce((a, w) => a + w.len, 0), 128, `${p} ${c.file}: both writes resolved`);
+    }
+  }
+});
+
+Deno.test("get_fmap cases: samples follow the interleave (chunk k in strip k mod nstrips)", () => {
+  const U = 2 * MIB;
+  const fmap = {
+    type: "interleave" as const,
+    iext: [{
+      nstrips: 2,
+      chunkSize: 4096,
+      nbytes: 3 * 4096 + 5,
+      strips: [
+        { devindex: 0, offset: 10 * U, len: U },
+        { devindex: 0, offset: 20 * U, len: U },
+      ],
+    }],
+  };
+  assert.deepEqual(samples(fmap, 3 * 4096 + 5), [
+    { fileOff: 0, devOff: 10 * U, len: 4096 },
+    { fileOff: 4096, devOff: 20 * U, len: 4096 },
+    { fileOff: 8192, devOff: 10 * U + 4096, len: 4096 },
+    { fileOff: 12288, devOff: 20 * U + 4096, len: 5 },
+  ]);
 });

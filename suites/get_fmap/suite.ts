@@ -5,7 +5,6 @@
 // snapshot of the raw device taken before the mount), writes land inside the extents and nothing else on the
 // device changes. The mount keeps serving a valid file after every case.
 import assert from "node:assert/strict";
-import { resolveRange } from "../../src/famfs/alloc.ts";
 import type { Fmap } from "../../src/famfs/log.ts";
 import { FAMFS_LOG_OFFSET } from "../../src/famfs/superblock.ts";
 import {
@@ -37,8 +36,16 @@ import {
   startDaemon,
   stopDaemon,
 } from "../lib/famfs_guest.ts";
-import type { DevRange, DevWrite } from "../lib/probe_ops.ts";
-import { CASES, DAXDEV_ERRNO, DONOR_UNITS, type Expectation, type FmapCase, type Layout } from "./cases.ts";
+import {
+  CASES,
+  DAXDEV_ERRNO,
+  DONOR_UNITS,
+  type Expectation,
+  type FmapCase,
+  type Layout,
+  samples,
+  writePlan,
+} from "./cases.ts";
 
 const MNT = "/run/lab/gf-mnt";
 const SNAPSHOT = "/run/lab/gf-device.snapshot";
@@ -47,8 +54,6 @@ const U = 2 * MIB;
 const PAGE = 4096;
 const DONOR: SeededFileSpec = { rel: "donor", size: DONOR_UNITS * U, seed: 601 };
 const VALID: SeededFileSpec = { rel: "valid", size: 4 * MIB, seed: 602 };
-/** Bytes each write of the write check puts through write() and through a mapping. */
-const WLEN = 64;
 
 interface State {
   dev: FamfsDevice;
@@ -63,26 +68,12 @@ interface State {
 }
 
 const path = (rel: string) => `${MNT}/${rel}`;
-const pageUp = (n: number) => Math.ceil(n / PAGE) * PAGE;
 
 /** The first device of the guest, as lib's helpers take it. */
 function firstDevice(ctx: SuiteContext): FamfsDevice {
   const d = ctx.guest.devices[0];
   if (!d) throw new Error(`topology ${ctx.guest.topology} has no DAX device`);
   return { id: d.id, path: d.path, dax: d.path.replace("/dev/", ""), bytes: d.bytes };
-}
-
-/** The first and last page of every device range the map gives the file. */
-function samples(fmap: Fmap, size: number): DevRange[] {
-  const out: DevRange[] = [];
-  let fileOff = 0;
-  for (const r of resolveRange(fmap, 0, size)) {
-    const n = Math.min(PAGE, r.len);
-    out.push({ fileOff, devOff: r.devOffset, len: n });
-    if (r.len > n) out.push({ fileOff: fileOff + r.len - n, devOff: r.devOffset + r.len - n, len: n });
-    fileOff += r.len;
-  }
-  return out;
 }
 
 const validRead: ProbeOp = { op: "read", path: path(VALID.rel), off: 0, len: 65536, expect: { seed: VALID.seed } };
@@ -195,28 +186,6 @@ async function checkGroup(ctx: SuiteContext, s: State, cases: readonly FmapCase[
   });
 }
 
-/** Writes of the accepted maps: through write() at file offset k*256 and through a mapping near the first 2 MiB. */
-function writePlan(s: State): Array<{ c: FmapCase; ops: ProbeOp[]; dev: DevWrite[] }> {
-  const accepted = CASES.flatMap((c) => {
-    const e = c.expect(s.layout, s.contract);
-    return e.kind === "accepted" && e.write ? [{ c, e }] : [];
-  });
-  return accepted.map(({ c, e }, k) => {
-    const byte = 0x40 + k;
-    const wOff = k * 256;
-    const mOff = Math.min(U, pageUp(e.size)) - PAGE + k * 256;
-    const mapOff = Math.floor(mOff / PAGE) * PAGE;
-    const dev = [wOff, mOff].flatMap((off) =>
-      resolveRange(e.fmap, off, WLEN).map((r) => ({ devOff: r.devOffset, len: r.len, byte }))
-    );
-    const ops: ProbeOp[] = [
-      { op: "write", path: path(c.file), off: wOff, len: WLEN, byte },
-      { op: "mmap", path: path(c.file), prot: "rw", mapOff, mapLen: PAGE * 2, off: mOff, len: WLEN, byte },
-    ];
-    return { c, ops, dev };
-  });
-}
-
 function groupTest(name: string, group: FmapCase["group"]) {
   return caseTest<State, FmapCase>({
     name,
@@ -291,7 +260,7 @@ export const suite = defineSuite<State>({
       timeoutMs: 900_000,
       cases: [{ name: "writes of accepted maps" }, { name: "nothing outside the written extents changed" }],
       async check(ctx, s) {
-        const plan = writePlan(s);
+        const plan = writePlan(s.layout, s.contract, MNT);
         const res = await runProbe(ctx, plan.flatMap((p) => p.ops), { timeoutMs: 600_000 });
         const bad = res.map(outcome).map((o, i) => ({ o, i })).filter((x) => x.o !== "ok");
         const d = s.daemon!;
