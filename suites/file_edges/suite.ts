@@ -91,10 +91,12 @@ function judgeIntact(f: SeededFileSpec, [all, st]: ProbeResult[]): void {
   assert.equal(st.n, f.size, `${f.rel}: st_size`);
 }
 
+const SHRUNK_CASE = `${SHRUNK.rel}: st_size follows the map from the first open on`;
+
 const readCases: ProbeCase<State>[] = [
   {
     // First: the daemon has not been asked for this file's map on this mount yet.
-    name: `${SHRUNK.rel}: st_size follows the map from the first open on`,
+    name: SHRUNK_CASE,
     ops: () => [{ op: "stat", path: path(SHRUNK) }, { op: "open", path: path(SHRUNK) }, {
       op: "stat",
       path: path(SHRUNK),
@@ -103,7 +105,7 @@ const readCases: ProbeCase<State>[] = [
       assert.deepEqual(r.map(outcome), ["ok", "ok", "ok"]);
       assert.equal(r[2].n, SHRUNK.size, "st_size after open (the map's file_size)");
       return {
-        case: `${SHRUNK.rel}: st_size follows the map from the first open on`,
+        case: SHRUNK_CASE,
         kind: "pass",
         observed: `st_size ${r[0].n} before open, ${r[2].n} after`,
       };
