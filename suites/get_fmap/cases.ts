@@ -9,13 +9,26 @@ import type { FmapReplySpec, SimpleExtentSpec } from "../../src/famfs/scenario.t
 
 const U = 2 * 1024 * 1024;
 const PAGE = 4096;
-/** The donor file: 4 allocation units of seeded data every accepted map points into. */
-export const DONOR_UNITS = 4;
+/**
+ * Device memory that two mappings share makes the kernel's DAX code warn (a folio belongs to one mapping), so
+ * every map that may be accepted points into an area of its own: a seeded file of `units` 2 MiB units the
+ * fixture creates and never opens. Maps refused by every profile share the common area.
+ */
+export const COMMON = "common";
+export const COMMON_UNITS = 4;
 
 /** Where things are on the formatted device (from the fixture). */
+export interface Device {
+  /** Device offset of each area (a case file, or COMMON). */
+  areas: Record<string, number>;
+  logOffset: number;
+  deviceBytes: number;
+}
+
+/** What one case's map may use: its area (`units` contiguous units at `donor`), the log, the device size. */
 export interface Layout {
-  /** Device offset of the donor's data (DONOR_UNITS contiguous units). */
   donor: number;
+  units: number;
   logOffset: number;
   deviceBytes: number;
 }
@@ -38,14 +51,18 @@ export interface FmapCase {
   /** Case file, relative to the mount. */
   file: string;
   /** Test it belongs to. */
-  group: "header" | "extents" | "interleave" | "hostile";
+  group: "header" | "extents" | "interleave" | "hostile" | "overlap";
+  /** Units of the case's own area (none: the common one). */
+  units?: number;
+  /** Uses the area of this other case (on purpose: overlapping files). */
+  sharesWith?: string;
   reply(l: Layout, c: ProfileContract): FmapReplySpec;
   expect(l: Layout, c: ProfileContract): Expectation;
 }
 
 const donorUnit = (l: Layout, k: number): SimpleExtent => ({
   devindex: 0,
-  offset: l.donor + (k % DONOR_UNITS) * U,
+  offset: l.donor + (k % l.units) * U,
   len: U,
 });
 const spec = (x: SimpleExtent): SimpleExtentSpec => ({ devindex: x.devindex, offset: x.offset, len: x.len });
@@ -85,11 +102,13 @@ function headerCase(
   name: string,
   header: FmapReplySpec["header"],
   expect: (l: Layout, c: ProfileContract) => Expectation,
+  units?: number,
 ): FmapCase {
   return {
     name,
     file,
     group: "header",
+    units,
     reply: (l) => ({ ...base(l).reply, header: { ...base(l).reply.header, ...header } }),
     expect,
   };
@@ -107,7 +126,7 @@ function lengthCase(file: string, name: string, length: number): FmapCase {
 }
 
 export const CASES: readonly FmapCase[] = [
-  headerCase("h-valid", "valid two-unit map (extents sum to exactly file_size)", {}, (l) => base(l).accept),
+  headerCase("h-valid", "valid two-unit map (extents sum to exactly file_size)", {}, (l) => base(l).accept, 2),
   headerCase(
     "h-sum-short",
     "extents sum to one byte less than file_size",
@@ -117,10 +136,10 @@ export const CASES: readonly FmapCase[] = [
   headerCase("h-slack", "file_size one byte less than the extents", { file_size: 2 * U - 1 }, (l) => ({
     ...(base(l).accept as Extract<Expectation, { kind: "accepted" }>),
     size: 2 * U - 1,
-  })),
+  }), 2),
   headerCase("h-version-0", "fmap_version 0", { fmap_version: 0 }, (_l, c) => refused(c, "fmap-version-unchecked")),
   headerCase("h-version-2", "fmap_version 2", { fmap_version: 2 }, (_l, c) => refused(c, "fmap-version-unchecked")),
-  headerCase("h-type-log", "file_type 2 (LOG, the largest known)", { file_type: 2 }, (l) => base(l).accept),
+  headerCase("h-type-log", "file_type 2 (LOG, the largest known)", { file_type: 2 }, (l) => base(l).accept, 2),
   headerCase("h-type-3", "file_type 3", { file_type: 3 }, (_l, c) => refused(c, "file-type-unchecked")),
   headerCase("h-ext-type-2", "ext_type 2", { ext_type: 2 }, (_l, c) => refused(c)),
   headerCase(
@@ -158,6 +177,7 @@ export const CASES: readonly FmapCase[] = [
   {
     name: "nextents 32 (the limit)",
     file: "e-32",
+    units: 32,
     group: "extents",
     reply: (l) => simple(units(l, 32), 32 * U).reply,
     expect: (l, c) => c.fmap.maxExtents >= 32 ? simple(units(l, 32), 32 * U).accept : refused(c),
@@ -172,6 +192,7 @@ export const CASES: readonly FmapCase[] = [
   {
     name: "extent devindex at the limit - 1",
     file: "e-devindex-last",
+    units: 1,
     group: "extents",
     reply: (l, c) => simple([{ ...donorUnit(l, 0), devindex: c.fmapDevindexLimit - 1 }], U).reply,
     expect: (l, c) =>
@@ -191,6 +212,7 @@ export const CASES: readonly FmapCase[] = [
   {
     name: "extent offset 4 KiB off 2 MiB",
     file: "e-offset-4k",
+    units: 2,
     group: "extents",
     reply: (l) => simple([{ ...donorUnit(l, 0), offset: l.donor + PAGE }], U).reply,
     expect: (l, c) =>
@@ -206,6 +228,7 @@ export const CASES: readonly FmapCase[] = [
   {
     name: "extent length 4 KiB off 2 MiB",
     file: "e-len-4k",
+    units: 2,
     group: "extents",
     reply: (l) => simple([{ ...donorUnit(l, 0), len: U + PAGE }], U + PAGE).reply,
     expect: (l, c) =>
@@ -232,6 +255,7 @@ export const CASES: readonly FmapCase[] = [
   {
     name: "interleave nstrips 32 (the limit)",
     file: "i-strips-32",
+    units: 32,
     group: "interleave",
     reply: (l) => interleaved(l, 32, U, 32 * U).reply,
     expect: (l, c) => c.fmap.maxStrips >= 32 ? acceptI(interleaved(l, 32, U, 32 * U)) : refused(c),
@@ -247,6 +271,7 @@ export const CASES: readonly FmapCase[] = [
     name: `interleave chunk_size ${chunk}`,
     file: `i-chunk-${chunk}`,
     group: "interleave",
+    units: chunk > 0 && chunk % PAGE === 0 ? 2 : undefined,
     reply: (l) => interleaved(l, 2, chunk, 2 * U).reply,
     expect: (l, c) =>
       chunk > 0 && chunk % c.fmap.chunkAlign === 0 ? acceptI(interleaved(l, 2, chunk, 2 * U)) : refused(c),
@@ -271,6 +296,7 @@ export const CASES: readonly FmapCase[] = [
   {
     name: "interleave: the last extent's nbytes not page aligned",
     file: "i-nbytes-last-unaligned",
+    units: 4,
     group: "interleave",
     reply: (l) => twoIext(l, U, U + 100).reply,
     expect: (l) => acceptI(twoIext(l, U, U + 100)),
@@ -306,18 +332,36 @@ export const CASES: readonly FmapCase[] = [
   {
     name: "two files whose extents overlap (first)",
     file: "x-overlap-a",
-    group: "hostile",
-    reply: (l) => simple([donorUnit(l, 3)], U).reply,
-    expect: (l) => simple([donorUnit(l, 3)], U).accept,
+    group: "overlap",
+    // The second unit of x-overlap-b's area.
+    sharesWith: "x-overlap-b",
+    reply: (l) => simple([donorUnit(l, 1)], U).reply,
+    expect: (l) => simple([donorUnit(l, 1)], U).accept,
   },
   {
     name: "two files whose extents overlap (second)",
     file: "x-overlap-b",
-    group: "hostile",
-    reply: (l) => simple([donorUnit(l, 2), donorUnit(l, 3)], 2 * U).reply,
-    expect: (l) => simple([donorUnit(l, 2), donorUnit(l, 3)], 2 * U).accept,
+    units: 2,
+    group: "overlap",
+    reply: (l) => simple([donorUnit(l, 0), donorUnit(l, 1)], 2 * U).reply,
+    expect: (l) => simple([donorUnit(l, 0), donorUnit(l, 1)], 2 * U).accept,
   },
 ];
+
+/** The areas the fixture creates: each case's own and the common one, with their sizes in units. */
+export function areas(): Array<{ name: string; units: number }> {
+  return [
+    ...CASES.filter((c) => c.units).map((c) => ({ name: c.file, units: c.units! })),
+    { name: COMMON, units: COMMON_UNITS },
+  ];
+}
+
+/** What case `c` may use on the device `d`. */
+export function layoutOf(c: FmapCase, d: Device): Layout {
+  const owner = c.sharesWith ?? (c.units ? c.file : COMMON);
+  const units = owner === COMMON ? COMMON_UNITS : CASES.find((x) => x.file === owner)!.units!;
+  return { donor: d.areas[owner], units, logOffset: d.logOffset, deviceBytes: d.deviceBytes };
+}
 
 function acceptI(x: { fmap: Fmap; reply: FmapReplySpec }): Expectation {
   return { kind: "accepted", size: Number(x.reply.header!.file_size), fmap: x.fmap, write: true };
@@ -361,12 +405,12 @@ const pageUp = (n: number) => Math.ceil(n / PAGE) * PAGE;
 
 /** Writes of the accepted maps: through write() at file offset k*256 and through a mapping near the first 2 MiB. */
 export function writePlan(
-  l: Layout,
+  d: Device,
   contract: ProfileContract,
   mnt: string,
 ): Array<{ c: FmapCase; ops: ProbeOp[]; dev: DevWrite[] }> {
   const accepted = CASES.flatMap((c) => {
-    const e = c.expect(l, contract);
+    const e = c.expect(layoutOf(c, d), contract);
     return e.kind === "accepted" && e.write ? [{ c, e }] : [];
   });
   return accepted.map(({ c, e }, k) => {

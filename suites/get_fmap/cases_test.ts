@@ -2,18 +2,22 @@ import assert from "node:assert/strict";
 import { encodeFmap, FamfsFileType } from "../../src/famfs/fmap.ts";
 import { encodeFmapSpec } from "../../src/famfs/scenario.ts";
 import { CONTRACTS, type ProfileName } from "../contract/mod.ts";
-import { CASES, type Expectation, type Layout, samples, writePlan } from "./cases.ts";
+import { areas, CASES, type Device, type Expectation, layoutOf, samples, writePlan } from "./cases.ts";
 
 const MIB = 1024 * 1024;
-// A layout like the fixture's on a 1 GiB pmem device: donor allocated right after the log.
-const layout: Layout = { donor: 10 * MIB, logOffset: 2 * MIB, deviceBytes: 1024 * MIB };
+// A device like the fixture's (1 GiB pmem): the areas allocated one after the other right after the log.
+const device: Device = { areas: {}, logOffset: 2 * MIB, deviceBytes: 1024 * MIB };
+const areaEnd = areas().reduce((at, a) => {
+  device.areas[a.name] = at;
+  return at + a.units * 2 * MIB;
+}, 10 * MIB);
 const PROFILES: ProfileName[] = ["ref", "v3", "rfc-v2"];
 const REAL = { type: FamfsFileType.REG, size: 4096, fmap: { type: "simple" as const, extents: [] } };
 
 function expectOf(file: string, p: ProfileName): Expectation {
   const c = CASES.find((x) => x.file === file);
   assert.ok(c, `case ${file}`);
-  return c.expect(layout, CONTRACTS[p]);
+  return c.expect(layoutOf(c, device), CONTRACTS[p]);
 }
 
 const verdict = (e: Expectation) =>
@@ -27,9 +31,9 @@ Deno.test("get_fmap cases: one file and one name each", () => {
 Deno.test("get_fmap cases: an accepted map is exactly the reply the daemon sends (wire encoding)", () => {
   for (const p of PROFILES) {
     for (const c of CASES) {
-      const e = c.expect(layout, CONTRACTS[p]);
+      const e = c.expect(layoutOf(c, device), CONTRACTS[p]);
       if (e.kind !== "accepted") continue;
-      const sent = encodeFmapSpec(c.reply(layout, CONTRACTS[p]), REAL);
+      const sent = encodeFmapSpec(c.reply(layoutOf(c, device), CONTRACTS[p]), REAL);
       const judged = encodeFmap(FamfsFileType.REG, e.size, e.fmap);
       // file_type is the one header field a case may set to another accepted value.
       assert.deepEqual(sent.subarray(1), judged.subarray(1), `${p} ${c.file}`);
@@ -81,34 +85,53 @@ Deno.test("get_fmap cases: both sides of each limit, as each profile's contract 
 });
 
 Deno.test("get_fmap cases: replies whose length is not header + extents are cut or padded as asked", () => {
-  const len = (f: string) => encodeFmapSpec(CASES.find((c) => c.file === f)!.reply(layout, CONTRACTS.ref), REAL).length;
+  const len = (f: string) => {
+    const c = CASES.find((x) => x.file === f)!;
+    return encodeFmapSpec(c.reply(layoutOf(c, device), CONTRACTS.ref), REAL).length;
+  };
   assert.deepEqual(
     ["h-valid", "h-len-header", "h-len-1", "h-len-plus-1", "h-len-page", "h-len-page-1"].map(len),
     [80, 32, 1, 81, 4096, 4097],
   );
 });
 
-Deno.test("get_fmap cases: accepted maps only reach the donor, superblock or log (what the snapshot holds)", () => {
-  const snapshotEnd = layout.donor + 4 * 2 * MIB;
+Deno.test("get_fmap cases: an accepted map reaches its own area only (or the superblock or log)", () => {
+  const own = (file: string) => {
+    const l = layoutOf(CASES.find((c) => c.file === file)!, device);
+    return [l.donor, l.donor + l.units * 2 * MIB];
+  };
   for (const p of PROFILES) {
     for (const c of CASES) {
-      const e = c.expect(layout, CONTRACTS[p]);
+      const e = c.expect(layoutOf(c, device), CONTRACTS[p]);
       if (e.kind !== "accepted") continue;
       const ext = e.fmap.type === "simple" ? e.fmap.extents : e.fmap.iext.flatMap((ie) => ie.strips);
-      for (const x of ext) assert.ok(x.offset + x.len <= snapshotEnd, `${p} ${c.file}: ${x.offset}+${x.len}`);
+      const [from, to] = c.file === "x-superblock"
+        ? [0, 2 * MIB]
+        : c.file === "x-log"
+        ? [2 * MIB, 10 * MIB]
+        : own(c.file);
+      assert.ok(
+        c.units || c.sharesWith || ext.length === 0 || c.group === "hostile",
+        `${p} ${c.file}: an area of its own`,
+      );
+      for (const x of ext) {
+        assert.ok(x.offset >= from && x.offset + x.len <= to, `${p} ${c.file}: ${x.offset}+${x.len}`);
+      }
+      // Within one file no two extents share a unit either.
+      const starts = ext.map((x) => x.offset);
+      assert.equal(new Set(starts).size, starts.length, `${p} ${c.file}: extents on distinct units`);
     }
   }
 });
 
 Deno.test("get_fmap cases: every write of the write check has device bytes of its own, inside the snapshot", () => {
-  const snapshotEnd = layout.donor + 4 * 2 * MIB;
   for (const p of PROFILES) {
-    const plan = writePlan(layout, CONTRACTS[p], "/mnt");
+    const plan = writePlan(device, CONTRACTS[p], "/mnt");
     assert.ok(plan.length >= 8, `${p}: ${plan.length} maps written`);
     const owner = new Map<number, string>();
     for (const { c, dev } of plan) {
       for (const w of dev) {
-        assert.ok(w.devOff + w.len <= snapshotEnd, `${p} ${c.file}: write at ${w.devOff}`);
+        assert.ok(w.devOff + w.len <= areaEnd, `${p} ${c.file}: write at ${w.devOff}`);
         for (let b = w.devOff; b < w.devOff + w.len; b++) {
           assert.equal(owner.get(b) ?? c.file, c.file, `${p}: device byte ${b} written by two maps`);
           owner.set(b, c.file);

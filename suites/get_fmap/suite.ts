@@ -6,7 +6,7 @@
 // device changes. The mount keeps serving a valid file after every case.
 import assert from "node:assert/strict";
 import type { Fmap } from "../../src/famfs/log.ts";
-import { FAMFS_LOG_OFFSET } from "../../src/famfs/superblock.ts";
+import { FAMFS_LOG_LEN, FAMFS_LOG_OFFSET } from "../../src/famfs/superblock.ts";
 import {
   allows,
   type CaseResult,
@@ -37,12 +37,13 @@ import {
   stopDaemon,
 } from "../lib/famfs_guest.ts";
 import {
+  areas,
   CASES,
   DAXDEV_ERRNO,
-  DONOR_UNITS,
+  type Device,
   type Expectation,
   type FmapCase,
-  type Layout,
+  layoutOf,
   samples,
   writePlan,
 } from "./cases.ts";
@@ -52,7 +53,8 @@ const SNAPSHOT = "/run/lab/gf-device.snapshot";
 const MIB = 1024 * 1024;
 const U = 2 * MIB;
 const PAGE = 4096;
-const DONOR: SeededFileSpec = { rel: "donor", size: DONOR_UNITS * U, seed: 601 };
+/** The seeded files that hold the cases' areas (created first: they are low on the device, in the snapshot). */
+const AREAS: SeededFileSpec[] = areas().map((a, k) => ({ rel: `area-${a.name}`, size: a.units * U, seed: 700 + k }));
 const VALID: SeededFileSpec = { rel: "valid", size: 4 * MIB, seed: 602 };
 
 interface State {
@@ -60,8 +62,8 @@ interface State {
   initialDriver: string;
   daemon?: Daemon;
   contract: ProfileContract;
-  layout: Layout;
-  /** Bytes of the device the snapshot holds (superblock, log, donor). */
+  device: Device;
+  /** Bytes of the device the snapshot holds (superblock, log, areas). */
   snapshotBytes: number;
   /** Case file -> its nodeid (decimal, as the request log writes it). */
   nodeids: Record<string, string>;
@@ -90,7 +92,8 @@ function opsFor(c: FmapCase, e: Expectation): ProbeOp[] {
         { op: "mapcheck", path: p, snapshot: SNAPSHOT, ranges, via: "read" },
         { op: "mapcheck", path: p, snapshot: SNAPSHOT, ranges, via: "mmap" },
       ];
-      return [{ op: "stat", path: p }, ...maps, { op: "read", path: p, off: e.size, len: PAGE }, validRead];
+      // st_size follows the map from the first open on (the mapchecks open the file).
+      return [...maps, { op: "stat", path: p }, { op: "read", path: p, off: e.size, len: PAGE }, validRead];
     }
     case "past-end":
       return [
@@ -162,7 +165,7 @@ function judge(
 async function checkGroup(ctx: SuiteContext, s: State, cases: readonly FmapCase[]): Promise<CaseResult[]> {
   const d = s.daemon!;
   const before = (await readRequests(ctx, d)).length;
-  const plan = cases.map((c) => ({ c, e: c.expect(s.layout, s.contract) }));
+  const plan = cases.map((c) => ({ c, e: c.expect(layoutOf(c, s.device), s.contract) }));
   const ops: ProbeOp[] = [];
   const spans = plan.map(({ c, e }) => {
     const own = opsFor(c, e);
@@ -195,8 +198,12 @@ function groupTest(name: string, group: FmapCase["group"]) {
   });
 }
 
-function scenario(layout: Layout, contract: ProfileContract): ScenarioRule[] {
-  const rules = CASES.map((c): ScenarioRule => ({ op: "GET_FMAP", file: c.file, fmap: c.reply(layout, contract) }));
+function scenario(device: Device, contract: ProfileContract): ScenarioRule[] {
+  const rules = CASES.map((c): ScenarioRule => ({
+    op: "GET_FMAP",
+    file: c.file,
+    fmap: c.reply(layoutOf(c, device), contract),
+  }));
   // The last valid device index, when it is not the formatted device's 0: no such device.
   const last = contract.fmapDevindexLimit - 1;
   if (last > 0) rules.push({ op: "GET_DAXDEV", nodeid: last, error: DAXDEV_ERRNO });
@@ -211,14 +218,18 @@ export const suite = defineSuite<State>({
     async setup(ctx) {
       const dev = firstDevice(ctx);
       const initialDriver = await daxDriver(ctx, dev.dax);
-      const files = [DONOR, VALID, ...CASES.map((c) => ({ rel: c.file, size: PAGE, seed: 0 }))];
+      const files = [...AREAS, VALID, ...CASES.map((c) => ({ rel: c.file, size: PAGE, seed: 0 }))];
       const fmaps = await formatWithFiles(ctx, dev, MNT, files);
-      const donor = JSON.parse(fmaps[DONOR.rel]) as Fmap;
-      if (donor.type !== "simple" || donor.extents.length !== 1) {
-        throw new Error(`donor file is not one contiguous extent: ${fmaps[DONOR.rel]}`);
-      }
-      const layout: Layout = { donor: donor.extents[0].offset, logOffset: FAMFS_LOG_OFFSET, deviceBytes: dev.bytes };
-      const snapshotBytes = layout.donor + DONOR.size;
+      const device: Device = { areas: {}, logOffset: FAMFS_LOG_OFFSET, deviceBytes: dev.bytes };
+      let snapshotBytes = FAMFS_LOG_OFFSET + FAMFS_LOG_LEN;
+      areas().forEach((a, k) => {
+        const f = JSON.parse(fmaps[AREAS[k].rel]) as Fmap;
+        if (f.type !== "simple" || f.extents.length !== 1) {
+          throw new Error(`area ${AREAS[k].rel} is not one contiguous extent: ${fmaps[AREAS[k].rel]}`);
+        }
+        device.areas[a.name] = f.extents[0].offset;
+        snapshotBytes = Math.max(snapshotBytes, f.extents[0].offset + f.extents[0].len);
+      });
       await bindDax(ctx, dev.dax, "device_dax");
       const [snap] = await runProbe(ctx, [{ op: "snapshot", dev: dev.path, file: SNAPSHOT, len: snapshotBytes }]);
       if (snap.error) throw new Error(`device snapshot: ${snap.call} ${snap.error}`);
@@ -228,7 +239,7 @@ export const suite = defineSuite<State>({
         name: "gf",
         profile: famfsOf(ctx).profile,
         requestLog: true,
-        scenario: scenario(layout, contract),
+        scenario: scenario(device, contract),
       });
       const st = await must(ctx, `stat -c '%n %i' ${CASES.map((c) => path(c.file)).join(" ")}`);
       const nodeids: Record<string, string> = {};
@@ -236,7 +247,7 @@ export const suite = defineSuite<State>({
         const [p, ino] = line.split(" ");
         nodeids[p.slice(MNT.length + 1)] = ino;
       }
-      return { dev, initialDriver, daemon, contract, layout, snapshotBytes, nodeids };
+      return { dev, initialDriver, daemon, contract, device, snapshotBytes, nodeids };
     },
     async teardown(ctx, s) {
       try {
@@ -255,12 +266,13 @@ export const suite = defineSuite<State>({
     groupTest("extents", "extents"),
     groupTest("interleaved-extents", "interleave"),
     groupTest("hostile-maps", "hostile"),
+    groupTest("overlapping-files", "overlap"),
     caseTest<State, { name: string }>({
       name: "writes-stay-inside-the-map",
       timeoutMs: 900_000,
       cases: [{ name: "writes of accepted maps" }, { name: "nothing outside the written extents changed" }],
       async check(ctx, s) {
-        const plan = writePlan(s.layout, s.contract, MNT);
+        const plan = writePlan(s.device, s.contract, MNT);
         const res = await runProbe(ctx, plan.flatMap((p) => p.ops), { timeoutMs: 600_000 });
         const bad = res.map(outcome).map((o, i) => ({ o, i })).filter((x) => x.o !== "ok");
         const d = s.daemon!;

@@ -137,7 +137,7 @@ export function compareWithSnapshot(
   ranges: readonly DevRange[],
   via: "read" | "mmap",
 ): number {
-  const snap = Deno.readFileSync(file);
+  const snap = Deno.openSync(file);
   const fd = openFlags(path, libc.O_RDONLY);
   try {
     const end = Math.max(0, ...ranges.map((r) => r.fileOff + r.len));
@@ -153,7 +153,15 @@ export function compareWithSnapshot(
           if (n < 0) throw new CallFailed("read", libc.errnoName());
           got = buf.subarray(0, n);
         }
-        const d = firstDiff(snap.subarray(r.devOff, r.devOff + r.len), got);
+        const want = new Uint8Array(r.len);
+        snap.seekSync(r.devOff, Deno.SeekMode.Start);
+        let n = 0;
+        while (n < r.len) {
+          const k = snap.readSync(want.subarray(n));
+          if (k === null) break;
+          n += k;
+        }
+        const d = firstDiff(want.subarray(0, n), got);
         if (d >= 0) return r.fileOff + d;
       }
       return -1;
@@ -162,6 +170,7 @@ export function compareWithSnapshot(
     }
   } finally {
     libc.close(fd);
+    snap.close();
   }
 }
 
