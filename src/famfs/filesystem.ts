@@ -7,6 +7,7 @@ import { Errno, InitFlag, Opcode, S_IFMT, S_IFREG, SetattrValid } from "../fuse/
 import {
   type Attr,
   decodeAccessIn,
+  decodeGetxattrIn,
   decodeName,
   decodeOpenIn,
   decodeReadIn,
@@ -33,20 +34,15 @@ import { viewOf } from "./device.ts";
 import { checkFmapForProfile, encodeDaxdevOut, encodeFmap, FamfsFileType, fmapReplyLimit } from "./fmap.ts";
 import { decodeLogHeader, LOG_HEADER_SIZE, replayLog } from "./log.ts";
 import { type Profile, profileByName, type ProfileName } from "./profiles.ts";
-import type { FileFmap, Scenario } from "./scenario.ts";
-import { type FamfsFacts, ScenarioLayer } from "./scenario_layer.ts";
+import type { FileFmap } from "./scenario.ts";
+import { type FamfsFacts, ScenarioLayer, type ScenarioLayerConfig } from "./scenario_layer.ts";
 import { LOG_INO, type Node, ROOT_INO, SB_INO, Tree } from "./tree.ts";
 
-export interface FamfsServerConfig {
+/** The server's settings; `scenario`, `requestLog` and `presets` go to the scenario layer around it. */
+export interface FamfsServerConfig extends ScenarioLayerConfig {
   device: string;
   compat: boolean;
   profile: ProfileName;
-  /** Name returned by GET_DAXDEV for devindex 0. */
-  daxdevName: string;
-  scenario?: Scenario;
-  requestLog?: string;
-  /** Paths for the @regular and @nodev scenario names. */
-  presets: { regular: string; nodev?: string };
   entryTimeoutMs: number;
   attrTimeoutMs: number;
 }
@@ -170,10 +166,6 @@ class FamfsServer implements FuseServer, FamfsFacts {
 
   forget(): void {}
 
-  handle(req: FuseRequest): Reply {
-    return this.dispatch(req);
-  }
-
   /** Path of a node relative to the mount ("" for the root, undefined when unknown). */
   pathOf(ino: bigint): string | undefined {
     const parts: string[] = [];
@@ -242,7 +234,8 @@ class FamfsServer implements FuseServer, FamfsFacts {
     return (n.mode & S_IFMT) === S_IFREG && !n.meta && Atomics.load(this.slots, Shared.CLIENT) === 1n;
   }
 
-  private dispatch(req: FuseRequest): Reply {
+  /** The request handlers, by opcode; the scenario layer wraps this. */
+  handle(req: FuseRequest): Reply {
     const { opcode, nodeid } = req.header;
     const p = this.profile;
     if (!this.cfg.compat && opcode === p.getFmapOpcode) {
@@ -314,8 +307,7 @@ class FamfsServer implements FuseServer, FamfsFacts {
       case Opcode.GETXATTR:
         return { kind: "error", errno: Errno.ENOSYS };
       case Opcode.LISTXATTR: {
-        const size = new DataView(req.body.buffer, req.body.byteOffset, 8)
-          .getUint32(0, true);
+        const size = decodeGetxattrIn(req.body);
         return size === 0 ? { kind: "ok", payload: encodeGetxattrOut(0) } : { kind: "ok", payload: new Uint8Array() };
       }
       default:

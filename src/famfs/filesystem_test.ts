@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../fuse/assert.ts";
 import { Errno, Opcode, OpenFlag } from "../fuse/abi.ts";
-import { encodeInHeader, encodeInitIn, encodeOpenOut } from "../fuse/codec.ts";
+import { encodeGetxattrOut, encodeInHeader, encodeInitIn, encodeOpenOut } from "../fuse/codec.ts";
 import { InterruptTable, type LoopEvent, RequestLoop } from "../fuse/loop.ts";
 import type { Reply } from "../fuse/server.ts";
 import { createServer, type FamfsServerConfig, Shared } from "./filesystem.ts";
@@ -365,4 +365,12 @@ Deno.test("scenario fmap: a written map replaces one file's GET_FMAP reply, sent
   // A directory has no map: refused as without a scenario.
   const d = setup("ref", { rules: [{ op: "GET_FMAP", fmap: {} }] });
   assertEquals(d.call(54, 1n), { kind: "error", errno: Errno.EINVAL });
+});
+
+Deno.test("LISTXATTR: no names (size 0 asks the size: 0; a buffer gets an empty list)", () => {
+  const s = setup("ref");
+  const a = s.lookup(1n, "a");
+  const ask = (size: number) => s.call(Opcode.LISTXATTR, a, new Uint8Array(new Uint32Array([size, 0]).buffer));
+  assertEquals(ask(0), { kind: "ok", payload: encodeGetxattrOut(0) });
+  assertEquals(ask(4096), { kind: "ok", payload: new Uint8Array() });
 });

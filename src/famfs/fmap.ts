@@ -43,6 +43,12 @@ export const DAXDEV_OUT = struct("fuse_daxdev_out", [
   { name: "name", type: `bytes[${DAXDEV_NAME_MAX}]` },
 ]);
 
+/** GET_FMAP request body of rfc-v2: the size of the kernel's reply buffer. */
+export const FMAP_IN = struct("fuse_famfs_fmap_in", [
+  { name: "size", type: "u32" },
+  { name: "pad", type: "u32", zero: true },
+], { minSize: 4 });
+
 export const FMAP_HEADER_SIZE = FMAP_HEADER.size;
 export const SIMPLE_EXT_SIZE = SIMPLE_EXT.size;
 export const IEXT_SIZE = IEXT.size;
@@ -153,8 +159,6 @@ export function encodeDaxdevOut(d: DaxdevOut): Uint8Array {
 
 /** Largest GET_FMAP payload the kernel accepts: the size it asks for (rfc-v2) or the profile's limit. */
 export function fmapReplyLimit(p: Profile, requestBody: Uint8Array): number {
-  if (p.fmapRequestHasBody && requestBody.byteLength >= 4) {
-    return new DataView(requestBody.buffer, requestBody.byteOffset, 4).getUint32(0, true);
-  }
+  if (p.fmapRequestHasBody && requestBody.byteLength >= FMAP_IN.minSize) return FMAP_IN.decode(requestBody).size;
   return p.fmapReplyMax;
 }

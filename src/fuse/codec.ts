@@ -180,6 +180,12 @@ export const ACCESS_IN = struct("fuse_access_in", [
   { name: "padding", type: "u32", zero: true },
 ]);
 
+/** GETXATTR and LISTXATTR; followed by the name for GETXATTR. */
+export const GETXATTR_IN = struct("fuse_getxattr_in", [
+  { name: "size", type: "u32" },
+  { name: "padding", type: "u32", zero: true },
+]);
+
 export const GETXATTR_OUT = struct("fuse_getxattr_out", [
   { name: "size", type: "u32" },
   { name: "padding", type: "u32", zero: true },
@@ -442,6 +448,11 @@ export function decodeInterruptIn(buf: Uint8Array): bigint {
 
 export function decodeAccessIn(buf: Uint8Array): number {
   return ACCESS_IN.decode(buf).mask;
+}
+
+/** The caller's buffer size (0: asks for the size needed). */
+export function decodeGetxattrIn(buf: Uint8Array): number {
+  return GETXATTR_IN.decode(buf).size;
 }
 
 export function encodeGetxattrOut(size: number): Uint8Array {

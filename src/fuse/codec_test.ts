@@ -168,7 +168,18 @@ Deno.test("codec: table sizes are the kernel's struct sizes", () => {
   assertEquals(c.ENTRY_OUT_HEAD.size + c.ATTR.size, Size.ENTRY_OUT);
   assertEquals(c.ATTR_OUT_HEAD.size + c.ATTR.size, Size.ATTR_OUT);
   assertEquals(
-    [c.RELEASE_IN, c.READ_IN, c.WRITE_IN, c.WRITE_OUT, c.KSTATFS, c.DIRENT, c.FORGET_ONE].map((s) => s.size),
-    [Size.RELEASE_IN, Size.READ_IN, Size.WRITE_IN, Size.WRITE_OUT, Size.KSTATFS, Size.DIRENT_BASE, Size.FORGET_ONE],
+    [c.RELEASE_IN, c.READ_IN, c.WRITE_IN, c.WRITE_OUT, c.KSTATFS, c.DIRENT, c.FORGET_ONE, c.GETXATTR_IN].map((s) =>
+      s.size
+    ),
+    [
+      Size.RELEASE_IN,
+      Size.READ_IN,
+      Size.WRITE_IN,
+      Size.WRITE_OUT,
+      Size.KSTATFS,
+      Size.DIRENT_BASE,
+      Size.FORGET_ONE,
+      Size.GETXATTR_IN,
+    ],
   );
 });

@@ -13,6 +13,7 @@ import {
   encodeReply,
   type InHeader,
   type InitOut,
+  OUT_HEADER,
 } from "./codec.ts";
 import { FuseDecodeError, FuseErrnoError, FuseInitError, LibcError } from "./errors.ts";
 import * as libc from "./libc.ts";
@@ -195,8 +196,7 @@ export function sendReply(
       break;
     case "pieces": {
       const total = reply.pieces.reduce((a, p) => a + p.len, 0);
-      const head = encodeReply(unique, 0);
-      new DataView(head.buffer).setUint32(0, Size.OUT_HEADER + total, true);
+      const head = OUT_HEADER.encode({ len: OUT_HEADER.size + total, error: 0, unique });
       const r = libc.writev(fd, [{
         ptr: Deno.UnsafePointer.of(head),
         len: head.byteLength,
@@ -210,7 +210,8 @@ export function sendReply(
     }
   }
   const r = libc.write(fd, msg);
-  const error = msg.byteLength >= 8 ? new DataView(msg.buffer).getInt32(4, true) : 0;
+  // A raw (fault-injection) reply may be too short to carry an error field.
+  const error = msg.byteLength >= OUT_HEADER.size ? OUT_HEADER.decode(msg).error : 0;
   return { written: r.n, errno: r.errno, length: msg.byteLength, error };
 }
 
