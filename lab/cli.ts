@@ -13,7 +13,7 @@ import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
 import { SshError } from "./ssh.ts";
 import { loadTopology, TopologyError } from "./topology.ts";
 import { Guest, GUEST_INIT, GuestError, reapOrphans } from "./vm.ts";
-import { famfsLine, newRunId, type RunOutcome, runSuites, UnknownSuiteError } from "./run.ts";
+import { famfsLine, newRunId, type RunOutcome, runSuites } from "./run.ts";
 import { runSensitivity } from "./sensitivity.ts";
 import { countLine, countResults, runExitCode } from "./report/result.ts";
 import { cmdHistory, cmdReport, NIGHTLY_HELP } from "./nightly_cli.ts";
@@ -268,7 +268,6 @@ async function main(argv: string[]): Promise<number> {
 if (import.meta.main) {
   const known = [
     UsageError,
-    UnknownSuiteError,
     TopologyError,
     ProvisionError,
     KernelBuildError,
