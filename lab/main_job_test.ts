@@ -12,22 +12,8 @@ const DECLARED_SKIPS: Readonly<Record<string, string>> = {
   "teardown/kmemleak-clean-after-teardown": "kmemleak needs the debug flavour; the main job runs the base kernel",
 };
 
-/**
- * Defects of the reference series that get_fmap found and that are not fixed yet: the only tests
- * allowed to fail. Each entry is a kernel bug to fix in vm-images/series/ref, not a test to relax.
- */
-const KNOWN_REF_DEFECTS: Readonly<Record<string, string>> = {
-  "get_fmap/overlapping-files":
-    "two files whose extents overlap: WARNING in dax_insert_entry (fs/dax.c); the series does not refuse overlapping maps",
-  "get_fmap/hostile-maps":
-    "an extent over the superblock or log (mapped by the daemon's .meta files): the same dax_insert_entry WARNING",
-  "get_fmap/unmount-after-hostile-maps":
-    "after those overlapping mappings the daemon does not exit within 30 s of SIGTERM",
-};
-
 Deno.test({
-  name:
-    "main job: the reference kernel conforms on pmem and CXL (every test passes, is a declared skip or a listed known defect)",
+  name: "main job: the reference kernel conforms on pmem and CXL (every test passes or is a declared skip)",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -45,7 +31,6 @@ Deno.test({
     assert.equal(summary.famfs?.profile, "ref", "the default kernel is judged by the ref profile");
     assert.deepEqual(summary.notApplicable, [], "every suite applies to the default kernel");
     const bad = summary.tests.filter((t) => t.status === "fail" || t.status === "deviation")
-      .filter((t) => !(t.status === "fail" && `${t.suite.replace(/@.*/, "")}/${t.name}` in KNOWN_REF_DEFECTS))
       // The whole message (with the assertion's actual/expected): CI keeps no reports folder to look into.
       .map((t) => `${t.suite}/${t.name}: ${t.status}: ${(t.message ?? "").slice(0, 1500)}`);
     assert.deepEqual(bad, [], `conformance failures on the reference kernel (reports: ${dir})`);
@@ -62,8 +47,7 @@ Deno.test({
       }
       for (const f of ["console.log", "repro.sh"]) await Deno.stat(`${dir}/${topo}/${f}`);
     }
-    const knownFailed = summary.tests.some((t) => t.status === "fail");
-    assert.equal(out.code, knownFailed ? 1 : 0, stderrTail);
+    assert.equal(out.code, 0, stderrTail);
     assert.match(stdout, new RegExp(`^${countLine(summary.counts)}$`, "m"));
     assert.match(stdout, /^famfs profile ref \(.*\); judged against /m);
     for (const f of ["index.html", "junit.xml", "summary.json", "smoke_pmem.tap"]) await Deno.stat(`${dir}/${f}`);

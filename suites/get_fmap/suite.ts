@@ -38,6 +38,7 @@ import {
   stopDaemon,
 } from "../lib/famfs_guest.ts";
 import {
+  type Accepted,
   areas,
   CASES,
   DAXDEV_ERRNO,
@@ -80,6 +81,8 @@ function opsFor(c: FmapCase, e: Expectation): ProbeOp[] {
     case "refused":
     case "daxdev":
       return [{ op: "open", path: p }, { op: "open", path: p }, validRead];
+    case "aliasing":
+      return opsFor(c, e.served);
     case "accepted": {
       const ranges = samples(e.fmap, e.size);
       const maps: ProbeOp[] = e.size === 0 ? [] : [
@@ -140,14 +143,19 @@ function judge(
       assert.deepEqual(got.slice(0, 2), [`open:${e.errno}`, `open:${e.errno}`], "opens fail with the daxdev error");
       break;
     }
-    case "accepted":
-      assert.ok(got.every((g) => g === "ok"), "every access of an accepted map works");
-      assert.equal(res.find((r) => r.op === "stat")?.n, e.size, "st_size is the map's file_size");
-      for (const m of res.filter((r) => r.op === "mapcheck")) {
-        assert.equal(m.mismatch, -1, "read() and the mapping see the device bytes the extents name");
+    case "aliasing": {
+      if (got[0] !== `open:${e.errno}`) {
+        judgeAccepted(e.served, res, t);
+        return { case: c.name, kind: "pass", observed: `served; ${observed}` };
       }
-      assert.equal(res[res.length - 2].n, 0, "read() at file_size returns 0");
-      assert.equal(t.getFmap, 1, "an accepted map is asked for once");
+      // Every access but stat and the valid file's read opens the case file: each is refused and asks again.
+      const opens = got.filter((_, i) => res[i].op !== "stat").slice(0, -1);
+      assert.deepEqual(opens, opens.map(() => `open:${e.errno}`), "every open of the refused map fails");
+      assert.equal(t.getFmap, opens.length, "a refused map is not cached: each open asks GET_FMAP");
+      return { case: c.name, kind: "pass", observed: `refused; ${observed}` };
+    }
+    case "accepted":
+      judgeAccepted(e, res, t);
       break;
     case "past-end":
       // A kernel may refuse the map at open: nothing is reachable then either.
@@ -160,6 +168,16 @@ function judge(
       break;
   }
   return { case: c.name, kind: "pass", observed };
+}
+
+function judgeAccepted(e: Accepted, res: ProbeResult[], t: Traffic): void {
+  assert.ok(res.every((r) => outcome(r) === "ok"), "every access of an accepted map works");
+  assert.equal(res.find((r) => r.op === "stat")?.n, e.size, "st_size is the map's file_size");
+  for (const m of res.filter((r) => r.op === "mapcheck")) {
+    assert.equal(m.mismatch, -1, "read() and the mapping see the device bytes the extents name");
+  }
+  assert.equal(res[res.length - 2].n, 0, "read() at file_size returns 0");
+  assert.equal(t.getFmap, 1, "an accepted map is asked for once");
 }
 
 async function checkGroup(ctx: SuiteContext, s: State, cases: readonly FmapCase[]): Promise<CaseResult[]> {
