@@ -134,7 +134,7 @@ Deno.test("profiles: numbers and extent rules", () => {
     FmapError,
     "aligned",
   );
-  checkFmapForProfile(odd, PROFILES["rfc-v2"]);
+  assertThrows(() => checkFmapForProfile(odd, PROFILES["rfc-v2"]), FmapError, "aligned");
   const far = {
     type: "simple" as const,
     extents: [{ devindex: 24, offset: M2, len: M2 }],

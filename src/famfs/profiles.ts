@@ -31,7 +31,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
     fmapRequestHasBody: true,
     fmapReplyMax: 32768,
     devindexMustBeZero: false,
-    aligned2M: false,
+    // RFC V2's alignment rule is not in the protocol facts: the 2 MiB rule of the later lines.
+    aligned2M: true,
     maxMinor: 46,
   },
   v3: {

@@ -126,10 +126,10 @@ export const CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> = {
     fmapDevindexLimit: 24,
     daxdevSlots: 24,
     fmapReplyMax: 32768,
-    extentAlign: 4096,
+    // RFC V2's map rules beyond devindex and reply size (alignment included) are not in our docs: ref's.
+    extentAlign: MIB2,
     racedSlot: "EALREADY",
     serverNeedsRawio: false,
-    // RFC V2's map rules beyond devindex, alignment and reply size are not in our docs: ref's.
     fmap: REF_FMAP,
     io: REF_IO,
     deviations: ["daxdev-errors-at-io"],

@@ -72,7 +72,7 @@ Deno.test("get_fmap cases: both sides of each limit, as each profile's contract 
     "i-chunk-4096": ["accepted", "refused EINVAL", "accepted"],
     "i-chunk-4095": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
     "i-chunk-0": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
-    "e-offset-4k": ["refused EINVAL", "refused EINVAL", "accepted"],
+    "e-offset-4k": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
     "e-devindex-last": ["daxdev", "accepted", "daxdev"],
     "e-devindex-limit": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
     "h-len-page": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
