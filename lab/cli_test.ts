@@ -21,6 +21,7 @@ const MISTAKES: { args: string[]; line: RegExp }[] = [
   { args: ["kernel", "--series", "nosuch"], line: /^lab: --series nosuch: unknown; choices: ref.*none/ },
   { args: ["kernel", "--profile", "v10"], line: /^lab: --profile v10: unknown; choices: rfc-v2, v3, ref, none$/ },
   { args: ["kernel", "--flavour", "fast"], line: /^lab: --flavour fast: unknown; choices: base, debug$/ },
+  { args: ["kernel", "--fragment", "nosuch.config"], line: /^lab: --fragment \/.*\/nosuch.config: cannot read it/ },
   { args: ["run", "--accel", "hvf"], line: /^lab: --accel hvf: unknown; choices: kvm, tcg$/ },
   { args: ["exec", "--kernel", "bzImage", "--", "true"], line: /^lab: --kernel bzImage: .*needs --profile/ },
   { args: ["run", "--sute", "smoke"], line: /^lab: --sute: unknown option; options: / },

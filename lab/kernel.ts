@@ -1,6 +1,7 @@
 // Guest kernels: Debian's linux-source (or a user tree, or a prebuilt image), an optional patch
 // series applied to a copy, config fragments, an out-of-tree build with progress, and a cache
 // keyed by a hash of everything that went in.
+import { resolve } from "node:path";
 import { $ } from "zx";
 import { archiveUri, readSourcesFiles } from "./provision.ts";
 import { cacheDir, exists, processArgs, REPO_DIR, sha256 } from "./cache.ts";
@@ -52,8 +53,8 @@ export interface Kernel {
 }
 
 export class KernelBuildError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "KernelBuildError";
   }
 }
@@ -138,7 +139,8 @@ export function fragmentFiles(
     `${FRAGMENT_DIR}/base.config`,
     ...(req.flavour === "debug" ? [`${FRAGMENT_DIR}/debug.config`] : []),
     ...(seriesPath && seriesFragment(seriesPath) ? [seriesFragment(seriesPath)!] : []),
-    ...req.fragments,
+    // The build reads them from inside the tree: relative to where the user typed them.
+    ...req.fragments.map((f) => resolve(f)),
   ];
 }
 
@@ -395,7 +397,11 @@ export async function buildKernel(
   if (req.firstPatches !== undefined) patches.splice(req.firstPatches);
   const fragments = fragmentFiles(req, resolved);
   const fragmentTexts = await Promise.all(
-    fragments.map((f) => Deno.readTextFile(f)),
+    fragments.map((f) =>
+      Deno.readTextFile(f).catch((e) => {
+        throw new KernelBuildError(`--fragment ${f}: cannot read it (${(e as Error).message})`, { cause: e });
+      })
+    ),
   );
   const compiler = await compilerId();
   const keyOf = (ps: Patch[]) => sha256([source.id, compiler, ...fragmentTexts, ...ps.map((p) => p.text)]).slice(0, 16);
