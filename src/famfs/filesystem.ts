@@ -3,7 +3,7 @@
  * the device mapping (compat mode) or the .meta mappings (famfs mode) through
  * pointers in shared memory, and build identical trees from the log.
  */
-import { Errno, InitFlag, Opcode, S_IFMT, S_IFREG, SetattrValid } from "../fuse/abi.ts";
+import { Errno, InitFlag, Opcode, S_IFMT, S_IFREG, SetattrValid, Size } from "../fuse/abi.ts";
 import {
   type Attr,
   decodeAccessIn,
@@ -253,12 +253,12 @@ class FamfsServer implements FuseServer, FamfsFacts {
           n = this.tree.lookup(nodeid, name);
         }
         if (!n) return { kind: "error", errno: Errno.ENOENT };
-        return { kind: "ok", payload: encodeEntryOut(this.entry(n)) };
+        return { kind: "ok", payload: encodeEntryOut(this.entry(n), req.payload(Size.ENTRY_OUT)) };
       }
       case Opcode.GETATTR:
         return {
           kind: "ok",
-          payload: encodeAttrOut(this.attrT, this.attr(this.node(nodeid))),
+          payload: encodeAttrOut(this.attrT, this.attr(this.node(nodeid)), req.payload(Size.ATTR_OUT)),
         };
       case Opcode.SETATTR:
         return this.setattr(req);
@@ -271,14 +271,14 @@ class FamfsServer implements FuseServer, FamfsFacts {
         // No FLUSH on close: file data never passes through the daemon, and a dying daemon closing its own
         // .meta files would wait forever for a FLUSH (always waited for) on its own connection.
         const flags = (n.meta ? DIRECT_IO_META : 0) | OpenFlag.NOFLUSH;
-        return { kind: "ok", payload: encodeOpenOut(0n, flags) };
+        return { kind: "ok", payload: encodeOpenOut(0n, flags, req.payload(Size.OPEN_OUT)) };
       }
       case Opcode.OPENDIR: {
         if (!this.node(nodeid).children) {
           return { kind: "error", errno: Errno.ENOTDIR };
         }
         this.refresh();
-        return { kind: "ok", payload: encodeOpenOut(0n, 0) };
+        return { kind: "ok", payload: encodeOpenOut(0n, 0, req.payload(Size.OPEN_OUT)) };
       }
       case Opcode.READ:
         return this.read(req);
@@ -334,7 +334,7 @@ class FamfsServer implements FuseServer, FamfsFacts {
     if (s.valid & SetattrValid.GID) {
       Atomics.store(this.overrides, slot * 3 + 2, s.gid + 1);
     }
-    return { kind: "ok", payload: encodeAttrOut(this.attrT, this.attr(n)) };
+    return { kind: "ok", payload: encodeAttrOut(this.attrT, this.attr(n), req.payload(Size.ATTR_OUT)) };
   }
 
   private readdir(req: FuseRequest, plus: boolean): Reply {
@@ -431,7 +431,7 @@ class FamfsServer implements FuseServer, FamfsFacts {
       p += x.len;
     }
     if (n.ino === LOG_INO) this.refresh();
-    return { kind: "ok", payload: encodeWriteOut(len) };
+    return { kind: "ok", payload: encodeWriteOut(len, req.payload(Size.WRITE_OUT)) };
   }
 
   /** The map GET_FMAP sends for a node; undefined for a node that is no regular file. */

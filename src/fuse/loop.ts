@@ -1,6 +1,7 @@
 /**
  * The request loop run by each worker: a blocking read on its own /dev/fuse
- * fd, synchronous dispatch to the server, one write per reply.
+ * fd into one buffer, synchronous dispatch to the server, one write per reply
+ * (from the worker's ReplyWriter).
  */
 import { Errno, FUSE_KERNEL_VERSION, Opcode, Size } from "./abi.ts";
 import {
@@ -10,13 +11,12 @@ import {
   decodeInitIn,
   decodeInterruptIn,
   encodeInitOut,
-  encodeReply,
   type InHeader,
   type InitOut,
-  OUT_HEADER,
 } from "./codec.ts";
 import { FuseDecodeError, FuseErrnoError, FuseInitError, LibcError } from "./errors.ts";
 import * as libc from "./libc.ts";
+import { ReplyWriter } from "./reply_writer.ts";
 import type { FuseRequest, FuseServer, Reply, ReplyOutcome } from "./server.ts";
 
 /**
@@ -62,6 +62,12 @@ export type LoopEvent =
 
 export class RequestLoop {
   private initOut: InitOut | undefined;
+  private readonly writer: ReplyWriter;
+  // Made once: a request needs no closures of its own.
+  private readonly interrupted: () => boolean;
+  private readonly payload: (size: number) => Uint8Array;
+  private readonly send: (r: { unique: bigint; reply: Reply }) => ReplyOutcome;
+
   constructor(
     readonly fd: number,
     readonly worker: number,
@@ -69,7 +75,13 @@ export class RequestLoop {
     readonly interrupts: InterruptTable,
     readonly emit: (e: LoopEvent) => void,
     readonly bufferSize: number,
-  ) {}
+  ) {
+    const writer = new ReplyWriter(fd);
+    this.writer = writer;
+    this.interrupted = () => interrupts.isInterrupted(worker);
+    this.payload = (size) => writer.payload(size);
+    this.send = (r) => writer.send(r.unique, r.reply);
+  }
 
   /** Serves until the connection ends (unmount or abort). */
   run(): void {
@@ -85,17 +97,13 @@ export class RequestLoop {
       }
       try {
         const msg = buf.subarray(0, n);
-        this.dispatch(msg, (m) => this.sendTo(m));
+        this.dispatch(msg, this.send);
       } catch (e) {
         console.error(
           `fuse: worker ${this.worker}: ${(e as Error).stack ?? e}`,
         );
       }
     }
-  }
-
-  private sendTo(reply: { unique: bigint; reply: Reply }): ReplyOutcome {
-    return sendReply(this.fd, reply.unique, reply.reply);
   }
 
   /** Decodes one message, asks the server, sends the reply via `send`. */
@@ -109,13 +117,7 @@ export class RequestLoop {
       Math.min(header.len, msg.byteLength),
     );
     const worker = this.worker;
-    const interrupts = this.interrupts;
-    const req: FuseRequest = {
-      header,
-      body,
-      worker,
-      interrupted: () => interrupts.isInterrupted(worker),
-    };
+    const req: FuseRequest = { header, body, worker, interrupted: this.interrupted, payload: this.payload };
     let reply: Reply;
     switch (header.opcode) {
       case Opcode.INIT:
@@ -174,45 +176,6 @@ export class RequestLoop {
       return { kind: "error", errno: 71 /* EPROTO */ };
     }
   }
-}
-
-export function sendReply(
-  fd: number,
-  unique: bigint,
-  reply: Reply,
-): ReplyOutcome {
-  let msg: Uint8Array<ArrayBuffer>;
-  switch (reply.kind) {
-    case "none":
-      return { written: 0, errno: 0, length: 0, error: 0 };
-    case "ok":
-      msg = encodeReply(unique, 0, reply.payload);
-      break;
-    case "error":
-      msg = encodeReply(unique, -Math.abs(reply.errno));
-      break;
-    case "raw":
-      msg = new Uint8Array(reply.bytes);
-      break;
-    case "pieces": {
-      const total = reply.pieces.reduce((a, p) => a + p.len, 0);
-      const head = OUT_HEADER.encode({ len: OUT_HEADER.size + total, error: 0, unique });
-      const r = libc.writev(fd, [{
-        ptr: Deno.UnsafePointer.of(head),
-        len: head.byteLength,
-      }, ...reply.pieces]);
-      return {
-        written: r.n,
-        errno: r.errno,
-        length: Size.OUT_HEADER + total,
-        error: 0,
-      };
-    }
-  }
-  const r = libc.write(fd, msg);
-  // A raw (fault-injection) reply may be too short to carry an error field.
-  const error = msg.byteLength >= OUT_HEADER.size ? OUT_HEADER.decode(msg).error : 0;
-  return { written: r.n, errno: r.errno, length: msg.byteLength, error };
 }
 
 function errorReply(e: unknown, h: InHeader): Reply {
