@@ -169,19 +169,19 @@ class FamfsServer implements FuseServer, FamfsFacts {
   /** Path of a node relative to the mount ("" for the root, undefined when unknown). */
   pathOf(ino: bigint): string | undefined {
     const parts: string[] = [];
-    for (let n = this.tree.nodes.get(ino); n && n.ino !== ROOT_INO; n = this.tree.nodes.get(n.parent)) {
+    for (let n = this.tree.get(ino); n && n.ino !== ROOT_INO; n = this.tree.get(n.parent)) {
       parts.unshift(n.name);
       if (parts.length > 64) return undefined;
     }
-    return this.tree.nodes.has(ino) ? parts.join("/") : undefined;
+    return this.tree.get(ino) ? parts.join("/") : undefined;
   }
 
   private node(ino: bigint): Node {
-    let n = this.tree.nodes.get(ino);
+    let n = this.tree.get(ino);
     if (!n) {
       // Another worker may have replayed newer log entries already.
       this.refresh();
-      n = this.tree.nodes.get(ino);
+      n = this.tree.get(ino);
     }
     if (!n) throw new FuseErrnoError(Errno.ENOENT, `no node ${ino}`);
     return n;

@@ -29,10 +29,13 @@ const IMPLICIT_BASE = 1n << 40n;
 
 export class Tree {
   readonly nodes = new Map<bigint, Node>();
+  /** The same nodes keyed by Number(ino) (all inode numbers are below 2^53): a Map lookup by bigint key costs
+   * a runtime call, and the request handlers look nodes up on every request. */
+  private readonly byNumber = new Map<number, Node>();
   replayed = 0;
 
   constructor() {
-    this.nodes.set(ROOT_INO, dir(ROOT_INO, "", ROOT_INO, 0o755, 0, 0));
+    this.put(dir(ROOT_INO, "", ROOT_INO, 0o755, 0, 0));
     this.add(ROOT_INO, dir(META_DIR_INO, ".meta", ROOT_INO, 0o700, 0, 0));
     this.add(META_DIR_INO, {
       ino: SB_INO,
@@ -65,9 +68,18 @@ export class Tree {
     });
   }
 
-  private add(parent: bigint, n: Node): void {
+  private put(n: Node): void {
     this.nodes.set(n.ino, n);
-    this.nodes.get(parent)!.children!.set(n.name, n.ino);
+    this.byNumber.set(Number(n.ino), n);
+  }
+
+  private add(parent: bigint, n: Node): void {
+    this.put(n);
+    this.get(parent)!.children!.set(n.name, n.ino);
+  }
+
+  get(ino: bigint): Node | undefined {
+    return this.byNumber.get(Number(ino));
   }
 
   /** Applies log entry `index`. Returns an error string when it cannot be placed. */
@@ -114,8 +126,8 @@ export class Tree {
   }
 
   lookup(parent: bigint, name: string): Node | undefined {
-    const id = this.nodes.get(parent)?.children?.get(name);
-    return id === undefined ? undefined : this.nodes.get(id);
+    const id = this.get(parent)?.children?.get(name);
+    return id === undefined ? undefined : this.get(id);
   }
 
   /** Stable slot for shared attribute overrides. */

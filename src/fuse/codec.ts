@@ -224,7 +224,17 @@ export function encodeInHeader(h: InHeader): Uint8Array {
 export function decodeName(buf: Uint8Array): string {
   const end = buf.indexOf(0);
   if (end < 0) throw new FuseDecodeError("name is not NUL-terminated");
-  return td.decode(buf.subarray(0, end));
+  const bytes = buf.subarray(0, end);
+  // ASCII (the usual name) decodes the same either way; fromCharCode skips TextDecoder's op call on every LOOKUP.
+  if (end <= ASCII_FAST_MAX && isAscii(bytes)) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  return td.decode(bytes);
+}
+
+const ASCII_FAST_MAX = 255;
+
+function isAscii(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return false;
+  return true;
 }
 
 export interface InitIn {
