@@ -246,8 +246,11 @@ class FamfsServer implements FuseServer, FamfsFacts {
     }
     switch (opcode) {
       case Opcode.LOOKUP: {
+        const end = req.body.indexOf(0);
+        let n = end < 0 ? undefined : this.tree.lookupBytes(nodeid, req.body, end);
+        if (n) return { kind: "ok", payload: encodeEntryOut(this.entry(n), req.payload(Size.ENTRY_OUT)) };
         const name = decodeName(req.body);
-        let n = this.tree.lookup(nodeid, name);
+        n = this.tree.lookup(nodeid, name);
         if (!n) {
           this.refresh();
           n = this.tree.lookup(nodeid, name);

@@ -4,6 +4,7 @@
  */
 import { DT_DIR, DT_REG, S_IFDIR, S_IFREG } from "../fuse/abi.ts";
 import type { Fmap, LogEntry } from "./log.ts";
+import { NameIndex } from "./name_index.ts";
 
 export type MetaKind = "superblock" | "log";
 
@@ -32,6 +33,7 @@ export class Tree {
   /** The same nodes keyed by Number(ino) (all inode numbers are below 2^53): a Map lookup by bigint key costs
    * a runtime call, and the request handlers look nodes up on every request. */
   private readonly byNumber = new Map<number, Node>();
+  private readonly byName = new NameIndex<Node>();
   replayed = 0;
 
   constructor() {
@@ -76,6 +78,7 @@ export class Tree {
   private add(parent: bigint, n: Node): void {
     this.put(n);
     this.get(parent)!.children!.set(n.name, n.ino);
+    this.byName.add(Number(parent), n.name, n);
   }
 
   get(ino: bigint): Node | undefined {
@@ -123,6 +126,11 @@ export class Tree {
       });
     }
     return undefined;
+  }
+
+  /** The child named by the UTF-8 bytes name[0, end) (as a LOOKUP carries it); undefined: ask lookup(). */
+  lookupBytes(parent: bigint, name: Uint8Array, end: number): Node | undefined {
+    return this.byName.find(Number(parent), name, end);
   }
 
   lookup(parent: bigint, name: string): Node | undefined {
