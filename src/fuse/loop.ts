@@ -20,41 +20,50 @@ import { ReplyWriter } from "./reply_writer.ts";
 import type { FuseRequest, FuseServer, Reply, ReplyOutcome } from "./server.ts";
 
 /**
- * Interrupt bookkeeping shared by all workers: slot i holds the unique worker
- * i is serving (0 when idle) and a flag set by FUSE_INTERRUPT.
+ * Interrupt bookkeeping shared by all workers: worker i's slot holds the
+ * unique it is serving (0 when idle) and a flag set by FUSE_INTERRUPT. Each
+ * slot has a cache line of its own: every request writes its slot twice, and
+ * slots sharing a line made each write a cache miss on the other worker's core.
  */
 export class InterruptTable {
-  readonly uniques: BigInt64Array;
-  readonly flags: Int32Array;
-  constructor(readonly sab: SharedArrayBuffer, workers: number) {
-    this.uniques = new BigInt64Array(sab, 0, workers);
-    this.flags = new Int32Array(sab, workers * 8, workers);
+  private readonly uniques: BigInt64Array;
+  private readonly flags: Int32Array;
+  constructor(readonly sab: SharedArrayBuffer, readonly workers: number) {
+    this.uniques = new BigInt64Array(sab, 0, workers * SLOT_BIGINTS);
+    this.flags = new Int32Array(sab, 0, workers * SLOT_INT32S);
   }
   static bytes(workers: number): number {
-    return workers * 12 + 8;
+    return workers * SLOT_BYTES;
   }
   begin(worker: number, unique: bigint): void {
-    Atomics.store(this.flags, worker, 0);
-    Atomics.store(this.uniques, worker, unique);
+    Atomics.store(this.flags, worker * SLOT_INT32S + FLAG_INT32, 0);
+    Atomics.store(this.uniques, worker * SLOT_BIGINTS, unique);
   }
   end(worker: number): void {
-    Atomics.store(this.uniques, worker, 0n);
+    Atomics.store(this.uniques, worker * SLOT_BIGINTS, 0n);
   }
   /** Marks the worker serving `unique`; false when no worker serves it. */
   interrupt(unique: bigint): boolean {
-    for (let i = 0; i < this.uniques.length; i++) {
-      if (Atomics.load(this.uniques, i) === unique) {
-        Atomics.store(this.flags, i, 1);
-        Atomics.notify(this.flags, i);
+    for (let i = 0; i < this.workers; i++) {
+      if (Atomics.load(this.uniques, i * SLOT_BIGINTS) === unique) {
+        const flag = i * SLOT_INT32S + FLAG_INT32;
+        Atomics.store(this.flags, flag, 1);
+        Atomics.notify(this.flags, flag);
         return true;
       }
     }
     return false;
   }
   isInterrupted(worker: number): boolean {
-    return Atomics.load(this.flags, worker) !== 0;
+    return Atomics.load(this.flags, worker * SLOT_INT32S + FLAG_INT32) !== 0;
   }
 }
+
+/** A slot: the unique (8 bytes), the flag (4 bytes), padding to a 64-byte cache line. */
+const SLOT_BYTES = 64;
+const SLOT_BIGINTS = SLOT_BYTES / 8;
+const SLOT_INT32S = SLOT_BYTES / 4;
+const FLAG_INT32 = 2;
 
 export type LoopEvent =
   | { type: "init"; out: InitOut }
