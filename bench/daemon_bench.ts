@@ -27,7 +27,14 @@ const ROUNDS = 3;
 const GOAL = 0.9;
 
 const here = new URL(".", import.meta.url).pathname;
-const cacheDir = `${Deno.env.get("HOME") ?? "/root"}/.cache/famfs-lab/bench`;
+const benchCache = `${Deno.env.get("HOME") ?? "/root"}/.cache/famfs-lab/bench`;
+
+/** Build folder named by cref.c's content: make's mtime check alone let checkouts share a stale binary. */
+async function crefBuildDir(): Promise<string> {
+  const src = await Deno.readFile(`${here}cref/cref.c`);
+  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", src));
+  return `${benchCache}/cref-${Array.from(sum.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
 
 const libc = Deno.dlopen("libc.so.6", {
   posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
@@ -147,6 +154,7 @@ function best(f: () => number): number {
 }
 
 async function main(): Promise<void> {
+  const cacheDir = await crefBuildDir();
   await sh("make", ["-s", "-C", `${here}cref`, `OUT=${cacheDir}`]);
   const dir = await Deno.makeTempDir({ prefix: "famfs-bench-" });
   const img = `${dir}/img`;
