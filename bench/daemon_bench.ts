@@ -243,7 +243,7 @@ async function main(): Promise<void> {
     const ratio = worst[1] / worst[2];
     console.log(
       `\ngoal >= ${GOAL.toFixed(2)}x of C on every metric: ${ratio >= GOAL ? "met" : "NOT met"} (worst ${
-        ratio.toFixed(2)
+        ratio.toFixed(3)
       }x, ${worst[0]})`,
     );
   } finally {
