@@ -11,11 +11,13 @@ import {
   decodeInitIn,
   decodeInterruptIn,
   encodeInitOut,
+  IN_HEADER,
   type InHeader,
   type InitOut,
 } from "./codec.ts";
 import { FuseDecodeError, FuseErrnoError, FuseInitError, LibcError } from "./errors.ts";
 import * as libc from "./libc.ts";
+import { ReadGate } from "./read_gate.ts";
 import { ReplyWriter } from "./reply_writer.ts";
 import type { FuseRequest, FuseServer, Reply, ReplyOutcome } from "./server.ts";
 
@@ -84,6 +86,8 @@ export class RequestLoop {
     readonly interrupts: InterruptTable,
     readonly emit: (e: LoopEvent) => void,
     readonly bufferSize: number,
+    /** Shared by a connection's workers; without it every worker waits in read() (tests drive dispatch() alone). */
+    readonly gate?: ReadGate,
   ) {
     const writer = new ReplyWriter(fd);
     this.writer = writer;
@@ -94,9 +98,21 @@ export class RequestLoop {
 
   /** Serves until the connection ends (unmount or abort). */
   run(): void {
+    try {
+      this.serve();
+    } finally {
+      this.gate?.close();
+    }
+  }
+
+  private serve(): void {
     const buf = new Uint8Array(Math.max(libc.FUSE_MIN_BUFFER, this.bufferSize));
+    const view = new DataView(buf.buffer);
+    const gate = this.gate;
     for (;;) {
+      gate?.enter();
       const n = libc.readSync(this.fd, buf);
+      gate?.leave(n >= Size.IN_HEADER && isDataCopy(view.getUint32(IN_HEADER.offsetOf("opcode"), true)));
       if (n <= 0) {
         const rev = libc.pollOne(this.fd, libc.POLLIN, 0);
         if (
@@ -185,6 +201,11 @@ export class RequestLoop {
       return { kind: "error", errno: 71 /* EPROTO */ };
     }
   }
+}
+
+/** Requests whose reply copies file data: worth a second worker reading meanwhile. */
+function isDataCopy(opcode: number): boolean {
+  return opcode === Opcode.READ || opcode === Opcode.WRITE;
 }
 
 function errorReply(e: unknown, h: InHeader): Reply {
