@@ -109,10 +109,12 @@ export class RequestLoop {
     const buf = new Uint8Array(Math.max(libc.FUSE_MIN_BUFFER, this.bufferSize));
     const view = new DataView(buf.buffer);
     const gate = this.gate;
+    let lastData = false; // after a data copy, read at once: data requests overlap (see ReadGate)
     for (;;) {
-      gate?.enter();
+      gate?.enter(!lastData);
       const n = libc.readSync(this.fd, buf);
-      gate?.leave(n >= Size.IN_HEADER && isDataCopy(view.getUint32(IN_HEADER.offsetOf("opcode"), true)));
+      lastData = n >= Size.IN_HEADER && isDataCopy(view.getUint32(IN_HEADER.offsetOf("opcode"), true));
+      gate?.leave(lastData);
       if (n <= 0) {
         const rev = libc.pollOne(this.fd, libc.POLLIN, 0);
         if (

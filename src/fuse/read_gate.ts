@@ -5,7 +5,9 @@
  * and each worker (its own V8 isolate: its own code and heap) starts every
  * request with cold caches. A parked worker takes its turn when nobody is
  * reading: at once when the reader took a request the caller marks as long
- * (a data copy another worker should overlap), else at its next check. Checks
+ * (a data copy another worker should overlap), else at its next check. After
+ * a long request a worker reads again without parking, so while data is
+ * copied every worker reads, as without the gate. Checks
  * start PARK_MS apart and back off to PARK_MAX_MS while somebody keeps reading
  * (an idle daemon wakes about 12 times a second per parked worker); a request
  * stuck in a slow handler (a scenario delay) holds the next one back at most
@@ -34,11 +36,11 @@ export class ReadGate {
     return 64;
   }
 
-  /** Before read(): parks while another worker is reading. */
-  enter(): void {
+  /** Before read(): parks while another worker is reading (with `park` false: reads at once). */
+  enter(park = true): void {
     const w = this.words;
     let waitMs = this.parkMs;
-    for (;;) {
+    for (; park;) {
       const generation = Atomics.load(w, GENERATION);
       if (Atomics.load(w, READING) === 0) break;
       if (Atomics.wait(w, GENERATION, generation, waitMs) === "timed-out") {

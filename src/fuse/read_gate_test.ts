@@ -69,3 +69,15 @@ Deno.test("read gate: a long request or a closing worker wakes a parked one at o
     }
   }
 });
+
+Deno.test("read gate: enter(false) reads at once beside another reader (after a data copy)", () => {
+  const sab = new SharedArrayBuffer(ReadGate.bytes());
+  const a = new ReadGate(sab);
+  const b = new ReadGate(sab);
+  a.enter();
+  b.enter(false);
+  assertEquals(a.reading, 2);
+  a.leave(false);
+  b.leave(false);
+  assertEquals(a.reading, 0);
+});
