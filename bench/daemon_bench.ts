@@ -23,9 +23,18 @@ const FSIZE = 4096;
 const UNIT = 2 * 1024 * 1024;
 const WORKERS = opt("workers", 2);
 const ROUNDS = 3;
+/** Issue 14: the daemon at 0.9x of the C server or better on stat, open/close and read bandwidth. */
+const GOAL = 0.9;
 
 const here = new URL(".", import.meta.url).pathname;
-const cacheDir = `${Deno.env.get("HOME") ?? "/root"}/.cache/famfs-lab/bench`;
+const benchCache = `${Deno.env.get("HOME") ?? "/root"}/.cache/famfs-lab/bench`;
+
+/** Build folder named by cref.c's content: make's mtime check alone let checkouts share a stale binary. */
+async function crefBuildDir(): Promise<string> {
+  const src = await Deno.readFile(`${here}cref/cref.c`);
+  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", src));
+  return `${benchCache}/cref-${Array.from(sum.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
 
 const libc = Deno.dlopen("libc.so.6", {
   posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
@@ -145,6 +154,7 @@ function best(f: () => number): number {
 }
 
 async function main(): Promise<void> {
+  const cacheDir = await crefBuildDir();
   await sh("make", ["-s", "-C", `${here}cref`, `OUT=${cacheDir}`]);
   const dir = await Deno.makeTempDir({ prefix: "famfs-bench-" });
   const img = `${dir}/img`;
@@ -229,9 +239,12 @@ async function main(): Promise<void> {
         }x`,
       );
     }
-    const meta = Math.min(rows[0][1] / rows[0][2], rows[1][1] / rows[1][2]);
+    const worst = rows.reduce((w, r) => (r[1] / r[2] < w[1] / w[2] ? r : w));
+    const ratio = worst[1] / worst[2];
     console.log(
-      `\nmetadata goal >= 0.50x of C: ${meta >= 0.5 ? "met" : "NOT met"} (worst ${meta.toFixed(2)}x)`,
+      `\ngoal >= ${GOAL.toFixed(2)}x of C on every metric: ${ratio >= GOAL ? "met" : "NOT met"} (worst ${
+        ratio.toFixed(3)
+      }x, ${worst[0]})`,
     );
   } finally {
     for (const p of procs) {

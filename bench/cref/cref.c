@@ -3,7 +3,10 @@
  * same namespace shape as the TypeScript daemon's bench image: files f0..fN-1
  * (FSIZE bytes each) and "big" (BIGSIZE bytes), all read from an mmap of an
  * image file. Entry/attr timeouts come from the command line so both servers
- * are measured under the same caching.
+ * are measured under the same caching. It mounts with the daemon's options
+ * (default_permissions, allow_other) and opens files without FLUSH on close
+ * (FOPEN_NOFLUSH, as the daemon does), so the kernel sends both servers the
+ * same requests for the same workload.
  *
  * usage: cref <image> <mountpoint> <nfiles> <fsize> <bigsize> <timeout_s> [threads]
  */
@@ -96,8 +99,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	if (ino == FUSE_ROOT_ID)
 		fuse_reply_err(req, EISDIR);
-	else
+	else {
+		fi->noflush = 1;
 		fuse_reply_open(req, fi);
+	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -159,8 +164,8 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 1;
 	}
-	char *fargv[] = { argv[0], NULL };
-	struct fuse_args args = FUSE_ARGS_INIT(1, fargv);
+	char *fargv[] = { argv[0], "-o", "default_permissions,allow_other", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse_session *se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
 	if (!se || fuse_set_signal_handlers(se) || fuse_session_mount(se, argv[2])) {
 		fprintf(stderr, "cref: cannot mount %s\n", argv[2]);

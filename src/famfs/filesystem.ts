@@ -3,7 +3,7 @@
  * the device mapping (compat mode) or the .meta mappings (famfs mode) through
  * pointers in shared memory, and build identical trees from the log.
  */
-import { Errno, InitFlag, Opcode, S_IFMT, S_IFREG, SetattrValid } from "../fuse/abi.ts";
+import { Errno, InitFlag, Opcode, S_IFMT, S_IFREG, SetattrValid, Size } from "../fuse/abi.ts";
 import {
   type Attr,
   decodeAccessIn,
@@ -169,19 +169,19 @@ class FamfsServer implements FuseServer, FamfsFacts {
   /** Path of a node relative to the mount ("" for the root, undefined when unknown). */
   pathOf(ino: bigint): string | undefined {
     const parts: string[] = [];
-    for (let n = this.tree.nodes.get(ino); n && n.ino !== ROOT_INO; n = this.tree.nodes.get(n.parent)) {
+    for (let n = this.tree.get(ino); n && n.ino !== ROOT_INO; n = this.tree.get(n.parent)) {
       parts.unshift(n.name);
       if (parts.length > 64) return undefined;
     }
-    return this.tree.nodes.has(ino) ? parts.join("/") : undefined;
+    return this.tree.get(ino) ? parts.join("/") : undefined;
   }
 
   private node(ino: bigint): Node {
-    let n = this.tree.nodes.get(ino);
+    let n = this.tree.get(ino);
     if (!n) {
       // Another worker may have replayed newer log entries already.
       this.refresh();
-      n = this.tree.nodes.get(ino);
+      n = this.tree.get(ino);
     }
     if (!n) throw new FuseErrnoError(Errno.ENOENT, `no node ${ino}`);
     return n;
@@ -246,19 +246,22 @@ class FamfsServer implements FuseServer, FamfsFacts {
     }
     switch (opcode) {
       case Opcode.LOOKUP: {
+        const end = req.body.indexOf(0);
+        let n = end < 0 ? undefined : this.tree.lookupBytes(nodeid, req.body, end);
+        if (n) return { kind: "ok", payload: encodeEntryOut(this.entry(n), req.payload(Size.ENTRY_OUT)) };
         const name = decodeName(req.body);
-        let n = this.tree.lookup(nodeid, name);
+        n = this.tree.lookup(nodeid, name);
         if (!n) {
           this.refresh();
           n = this.tree.lookup(nodeid, name);
         }
         if (!n) return { kind: "error", errno: Errno.ENOENT };
-        return { kind: "ok", payload: encodeEntryOut(this.entry(n)) };
+        return { kind: "ok", payload: encodeEntryOut(this.entry(n), req.payload(Size.ENTRY_OUT)) };
       }
       case Opcode.GETATTR:
         return {
           kind: "ok",
-          payload: encodeAttrOut(this.attrT, this.attr(this.node(nodeid))),
+          payload: encodeAttrOut(this.attrT, this.attr(this.node(nodeid)), req.payload(Size.ATTR_OUT)),
         };
       case Opcode.SETATTR:
         return this.setattr(req);
@@ -271,14 +274,14 @@ class FamfsServer implements FuseServer, FamfsFacts {
         // No FLUSH on close: file data never passes through the daemon, and a dying daemon closing its own
         // .meta files would wait forever for a FLUSH (always waited for) on its own connection.
         const flags = (n.meta ? DIRECT_IO_META : 0) | OpenFlag.NOFLUSH;
-        return { kind: "ok", payload: encodeOpenOut(0n, flags) };
+        return { kind: "ok", payload: encodeOpenOut(0n, flags, req.payload(Size.OPEN_OUT)) };
       }
       case Opcode.OPENDIR: {
         if (!this.node(nodeid).children) {
           return { kind: "error", errno: Errno.ENOTDIR };
         }
         this.refresh();
-        return { kind: "ok", payload: encodeOpenOut(0n, 0) };
+        return { kind: "ok", payload: encodeOpenOut(0n, 0, req.payload(Size.OPEN_OUT)) };
       }
       case Opcode.READ:
         return this.read(req);
@@ -334,7 +337,7 @@ class FamfsServer implements FuseServer, FamfsFacts {
     if (s.valid & SetattrValid.GID) {
       Atomics.store(this.overrides, slot * 3 + 2, s.gid + 1);
     }
-    return { kind: "ok", payload: encodeAttrOut(this.attrT, this.attr(n)) };
+    return { kind: "ok", payload: encodeAttrOut(this.attrT, this.attr(n), req.payload(Size.ATTR_OUT)) };
   }
 
   private readdir(req: FuseRequest, plus: boolean): Reply {
@@ -431,7 +434,7 @@ class FamfsServer implements FuseServer, FamfsFacts {
       p += x.len;
     }
     if (n.ino === LOG_INO) this.refresh();
-    return { kind: "ok", payload: encodeWriteOut(len) };
+    return { kind: "ok", payload: encodeWriteOut(len, req.payload(Size.WRITE_OUT)) };
   }
 
   /** The map GET_FMAP sends for a node; undefined for a node that is no regular file. */

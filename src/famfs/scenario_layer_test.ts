@@ -51,6 +51,7 @@ function layer(rules: unknown[], requestLog?: string) {
       body: new Uint8Array(),
       worker: 0,
       interrupted: () => false,
+      payload: (size) => new Uint8Array(size),
     };
     const reply = server.handle(req);
     const outcome: ReplyOutcome = { written: 0, errno: 0, length: 0, error: 0 };

@@ -4,6 +4,7 @@
  */
 import { DT_DIR, DT_REG, S_IFDIR, S_IFREG } from "../fuse/abi.ts";
 import type { Fmap, LogEntry } from "./log.ts";
+import { NameIndex } from "./name_index.ts";
 
 export type MetaKind = "superblock" | "log";
 
@@ -29,10 +30,14 @@ const IMPLICIT_BASE = 1n << 40n;
 
 export class Tree {
   readonly nodes = new Map<bigint, Node>();
+  /** The same nodes keyed by Number(ino) (all inode numbers are below 2^53): a Map lookup by bigint key costs
+   * a runtime call, and the request handlers look nodes up on every request. */
+  private readonly byNumber = new Map<number, Node>();
+  private readonly byName = new NameIndex<Node>();
   replayed = 0;
 
   constructor() {
-    this.nodes.set(ROOT_INO, dir(ROOT_INO, "", ROOT_INO, 0o755, 0, 0));
+    this.put(dir(ROOT_INO, "", ROOT_INO, 0o755, 0, 0));
     this.add(ROOT_INO, dir(META_DIR_INO, ".meta", ROOT_INO, 0o700, 0, 0));
     this.add(META_DIR_INO, {
       ino: SB_INO,
@@ -65,9 +70,19 @@ export class Tree {
     });
   }
 
-  private add(parent: bigint, n: Node): void {
+  private put(n: Node): void {
     this.nodes.set(n.ino, n);
-    this.nodes.get(parent)!.children!.set(n.name, n.ino);
+    this.byNumber.set(Number(n.ino), n);
+  }
+
+  private add(parent: bigint, n: Node): void {
+    this.put(n);
+    this.get(parent)!.children!.set(n.name, n.ino);
+    this.byName.add(Number(parent), n.name, n);
+  }
+
+  get(ino: bigint): Node | undefined {
+    return this.byNumber.get(Number(ino));
   }
 
   /** Applies log entry `index`. Returns an error string when it cannot be placed. */
@@ -113,9 +128,14 @@ export class Tree {
     return undefined;
   }
 
+  /** The child named by the UTF-8 bytes name[0, end) (as a LOOKUP carries it); undefined: ask lookup(). */
+  lookupBytes(parent: bigint, name: Uint8Array, end: number): Node | undefined {
+    return this.byName.find(Number(parent), name, end);
+  }
+
   lookup(parent: bigint, name: string): Node | undefined {
-    const id = this.nodes.get(parent)?.children?.get(name);
-    return id === undefined ? undefined : this.nodes.get(id);
+    const id = this.get(parent)?.children?.get(name);
+    return id === undefined ? undefined : this.get(id);
   }
 
   /** Stable slot for shared attribute overrides. */

@@ -224,7 +224,17 @@ export function encodeInHeader(h: InHeader): Uint8Array {
 export function decodeName(buf: Uint8Array): string {
   const end = buf.indexOf(0);
   if (end < 0) throw new FuseDecodeError("name is not NUL-terminated");
-  return td.decode(buf.subarray(0, end));
+  const bytes = buf.subarray(0, end);
+  // ASCII (the usual name) decodes the same either way; fromCharCode skips TextDecoder's op call on every LOOKUP.
+  if (end <= ASCII_FAST_MAX && isAscii(bytes)) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  return td.decode(bytes);
+}
+
+const ASCII_FAST_MAX = 255;
+
+function isAscii(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return false;
+  return true;
 }
 
 export interface InitIn {
@@ -333,14 +343,17 @@ function readEntryOut(buf: Uint8Array, off: number): EntryOut {
   };
 }
 
-export function encodeEntryOut(e: EntryOut): Uint8Array {
-  const out = new Uint8Array(Size.ENTRY_OUT);
+/** The reply encoders write into `out` when given (zeroed, e.g. FuseRequest.payload()), else into new bytes. */
+export function encodeEntryOut(e: EntryOut, out: Uint8Array = new Uint8Array(Size.ENTRY_OUT)): Uint8Array {
   writeEntryOut(out, 0, e);
   return out;
 }
 
-export function encodeAttrOut(attrValid: Timeout, attr: Attr): Uint8Array {
-  const out = new Uint8Array(Size.ATTR_OUT);
+export function encodeAttrOut(
+  attrValid: Timeout,
+  attr: Attr,
+  out: Uint8Array = new Uint8Array(Size.ATTR_OUT),
+): Uint8Array {
   ATTR_OUT_HEAD.encodeInto(out, 0, { attrValid: attrValid.sec, attrValidNsec: attrValid.nsec });
   ATTR.encodeInto(out, ATTR_OUT_HEAD.size, attr);
   return out;
@@ -370,8 +383,13 @@ export function decodeOpenIn(buf: Uint8Array): OpenIn {
   return OPEN_IN.decode(buf);
 }
 
-export function encodeOpenOut(fh: bigint, openFlags: number): Uint8Array {
-  return OPEN_OUT.encode({ fh, openFlags });
+export function encodeOpenOut(
+  fh: bigint,
+  openFlags: number,
+  out: Uint8Array = new Uint8Array(Size.OPEN_OUT),
+): Uint8Array {
+  OPEN_OUT.encodeInto(out, 0, { fh, openFlags });
+  return out;
 }
 
 export type ReleaseIn = Decoded<typeof RELEASE_IN.fields>;
@@ -417,8 +435,9 @@ export function decodeWriteIn(buf: Uint8Array): WriteIn {
   };
 }
 
-export function encodeWriteOut(size: number): Uint8Array {
-  return WRITE_OUT.encode({ size });
+export function encodeWriteOut(size: number, out: Uint8Array = new Uint8Array(WRITE_OUT.size)): Uint8Array {
+  WRITE_OUT.encodeInto(out, 0, { size });
+  return out;
 }
 
 export function decodeForgetIn(buf: Uint8Array): bigint {

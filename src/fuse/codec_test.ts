@@ -183,3 +183,13 @@ Deno.test("codec: table sizes are the kernel's struct sizes", () => {
     ],
   );
 });
+
+Deno.test("codec: LOOKUP names decode as UTF-8 (ASCII, multibyte, invalid bytes as U+FFFD), up to the NUL", () => {
+  const name = (...b: number[]) => c.decodeName(new Uint8Array([...b, 0, 0x41]));
+  assertEquals(name(0x66, 0x31, 0x32), "f12");
+  assertEquals(name(0x63, 0x61, 0x66, 0xc3, 0xa9), "café");
+  assertEquals(name(0x61, 0xff, 0x62), "a\ufffdb");
+  assertEquals(c.decodeName(new Uint8Array(255).fill(0x78).with(254, 0)), "x".repeat(254));
+  assertEquals(c.decodeName(new Uint8Array(301).fill(0x79).with(300, 0)), "y".repeat(300));
+  assertThrows(() => c.decodeName(new Uint8Array([0x61, 0x62])), FuseDecodeError, "not NUL-terminated");
+});

@@ -168,11 +168,13 @@ export function pwrite(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number)
 
 export const FUSE_MIN_BUFFER = 8192 + 40;
 
+/** write(2) of the first `len` bytes of `buf` (default: all of it). */
 export function write(
   fd: number,
   buf: Uint8Array<ArrayBuffer>,
+  len = buf.byteLength,
 ): { n: number; errno: number } {
-  const n = Number(libc().write(fd, buf, BigInt(buf.byteLength)));
+  const n = Number(libc().write(fd, buf, BigInt(len)));
   return { n, errno: n < 0 ? errno() : 0 };
 }
 
@@ -186,9 +188,12 @@ export function writev(
     iov[i * 2] = BigInt(Deno.UnsafePointer.value(p.ptr));
     iov[i * 2 + 1] = BigInt(p.len);
   });
-  const n = Number(
-    libc().writev(fd, new Uint8Array(iov.buffer), pieces.length),
-  );
+  return writevRaw(fd, new Uint8Array(iov.buffer), pieces.length);
+}
+
+/** writev of `count` struct iovec (base, length: two u64 each) already laid out in `iov`. */
+export function writevRaw(fd: number, iov: Uint8Array<ArrayBuffer>, count: number): { n: number; errno: number } {
+  const n = Number(libc().writev(fd, iov, count));
   return { n, errno: n < 0 ? errno() : 0 };
 }
 

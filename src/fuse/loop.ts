@@ -1,6 +1,7 @@
 /**
  * The request loop run by each worker: a blocking read on its own /dev/fuse
- * fd, synchronous dispatch to the server, one write per reply.
+ * fd into one buffer, synchronous dispatch to the server, one write per reply
+ * (from the worker's ReplyWriter).
  */
 import { Errno, FUSE_KERNEL_VERSION, Opcode, Size } from "./abi.ts";
 import {
@@ -10,51 +11,61 @@ import {
   decodeInitIn,
   decodeInterruptIn,
   encodeInitOut,
-  encodeReply,
+  IN_HEADER,
   type InHeader,
   type InitOut,
-  OUT_HEADER,
 } from "./codec.ts";
 import { FuseDecodeError, FuseErrnoError, FuseInitError, LibcError } from "./errors.ts";
 import * as libc from "./libc.ts";
+import { ReadGate } from "./read_gate.ts";
+import { ReplyWriter } from "./reply_writer.ts";
 import type { FuseRequest, FuseServer, Reply, ReplyOutcome } from "./server.ts";
 
 /**
- * Interrupt bookkeeping shared by all workers: slot i holds the unique worker
- * i is serving (0 when idle) and a flag set by FUSE_INTERRUPT.
+ * Interrupt bookkeeping shared by all workers: worker i's slot holds the
+ * unique it is serving (0 when idle) and a flag set by FUSE_INTERRUPT. Each
+ * slot has a cache line of its own: every request writes its slot twice, and
+ * slots sharing a line made each write a cache miss on the other worker's core.
  */
 export class InterruptTable {
-  readonly uniques: BigInt64Array;
-  readonly flags: Int32Array;
-  constructor(readonly sab: SharedArrayBuffer, workers: number) {
-    this.uniques = new BigInt64Array(sab, 0, workers);
-    this.flags = new Int32Array(sab, workers * 8, workers);
+  private readonly uniques: BigInt64Array;
+  private readonly flags: Int32Array;
+  constructor(readonly sab: SharedArrayBuffer, readonly workers: number) {
+    this.uniques = new BigInt64Array(sab, 0, workers * SLOT_BIGINTS);
+    this.flags = new Int32Array(sab, 0, workers * SLOT_INT32S);
   }
   static bytes(workers: number): number {
-    return workers * 12 + 8;
+    return workers * SLOT_BYTES;
   }
   begin(worker: number, unique: bigint): void {
-    Atomics.store(this.flags, worker, 0);
-    Atomics.store(this.uniques, worker, unique);
+    Atomics.store(this.flags, worker * SLOT_INT32S + FLAG_INT32, 0);
+    Atomics.store(this.uniques, worker * SLOT_BIGINTS, unique);
   }
   end(worker: number): void {
-    Atomics.store(this.uniques, worker, 0n);
+    Atomics.store(this.uniques, worker * SLOT_BIGINTS, 0n);
   }
   /** Marks the worker serving `unique`; false when no worker serves it. */
   interrupt(unique: bigint): boolean {
-    for (let i = 0; i < this.uniques.length; i++) {
-      if (Atomics.load(this.uniques, i) === unique) {
-        Atomics.store(this.flags, i, 1);
-        Atomics.notify(this.flags, i);
+    for (let i = 0; i < this.workers; i++) {
+      if (Atomics.load(this.uniques, i * SLOT_BIGINTS) === unique) {
+        const flag = i * SLOT_INT32S + FLAG_INT32;
+        Atomics.store(this.flags, flag, 1);
+        Atomics.notify(this.flags, flag);
         return true;
       }
     }
     return false;
   }
   isInterrupted(worker: number): boolean {
-    return Atomics.load(this.flags, worker) !== 0;
+    return Atomics.load(this.flags, worker * SLOT_INT32S + FLAG_INT32) !== 0;
   }
 }
+
+/** A slot: the unique (8 bytes), the flag (4 bytes), padding to a 64-byte cache line. */
+const SLOT_BYTES = 64;
+const SLOT_BIGINTS = SLOT_BYTES / 8;
+const SLOT_INT32S = SLOT_BYTES / 4;
+const FLAG_INT32 = 2;
 
 export type LoopEvent =
   | { type: "init"; out: InitOut }
@@ -62,6 +73,12 @@ export type LoopEvent =
 
 export class RequestLoop {
   private initOut: InitOut | undefined;
+  private readonly writer: ReplyWriter;
+  // Made once: a request needs no closures of its own.
+  private readonly interrupted: () => boolean;
+  private readonly payload: (size: number) => Uint8Array;
+  private readonly send: (r: { unique: bigint; reply: Reply }) => ReplyOutcome;
+
   constructor(
     readonly fd: number,
     readonly worker: number,
@@ -69,13 +86,35 @@ export class RequestLoop {
     readonly interrupts: InterruptTable,
     readonly emit: (e: LoopEvent) => void,
     readonly bufferSize: number,
-  ) {}
+    /** Shared by a connection's workers; without it every worker waits in read() (tests drive dispatch() alone). */
+    readonly gate?: ReadGate,
+  ) {
+    const writer = new ReplyWriter(fd);
+    this.writer = writer;
+    this.interrupted = () => interrupts.isInterrupted(worker);
+    this.payload = (size) => writer.payload(size);
+    this.send = (r) => writer.send(r.unique, r.reply);
+  }
 
   /** Serves until the connection ends (unmount or abort). */
   run(): void {
+    try {
+      this.serve();
+    } finally {
+      this.gate?.close();
+    }
+  }
+
+  private serve(): void {
     const buf = new Uint8Array(Math.max(libc.FUSE_MIN_BUFFER, this.bufferSize));
+    const view = new DataView(buf.buffer);
+    const gate = this.gate;
+    let lastData = false; // after a data copy, read at once: data requests overlap (see ReadGate)
     for (;;) {
+      gate?.enter(!lastData);
       const n = libc.readSync(this.fd, buf);
+      lastData = n >= Size.IN_HEADER && isDataCopy(view.getUint32(IN_HEADER.offsetOf("opcode"), true));
+      gate?.leave(lastData);
       if (n <= 0) {
         const rev = libc.pollOne(this.fd, libc.POLLIN, 0);
         if (
@@ -85,17 +124,13 @@ export class RequestLoop {
       }
       try {
         const msg = buf.subarray(0, n);
-        this.dispatch(msg, (m) => this.sendTo(m));
+        this.dispatch(msg, this.send);
       } catch (e) {
         console.error(
           `fuse: worker ${this.worker}: ${(e as Error).stack ?? e}`,
         );
       }
     }
-  }
-
-  private sendTo(reply: { unique: bigint; reply: Reply }): ReplyOutcome {
-    return sendReply(this.fd, reply.unique, reply.reply);
   }
 
   /** Decodes one message, asks the server, sends the reply via `send`. */
@@ -109,13 +144,7 @@ export class RequestLoop {
       Math.min(header.len, msg.byteLength),
     );
     const worker = this.worker;
-    const interrupts = this.interrupts;
-    const req: FuseRequest = {
-      header,
-      body,
-      worker,
-      interrupted: () => interrupts.isInterrupted(worker),
-    };
+    const req: FuseRequest = { header, body, worker, interrupted: this.interrupted, payload: this.payload };
     let reply: Reply;
     switch (header.opcode) {
       case Opcode.INIT:
@@ -176,43 +205,9 @@ export class RequestLoop {
   }
 }
 
-export function sendReply(
-  fd: number,
-  unique: bigint,
-  reply: Reply,
-): ReplyOutcome {
-  let msg: Uint8Array<ArrayBuffer>;
-  switch (reply.kind) {
-    case "none":
-      return { written: 0, errno: 0, length: 0, error: 0 };
-    case "ok":
-      msg = encodeReply(unique, 0, reply.payload);
-      break;
-    case "error":
-      msg = encodeReply(unique, -Math.abs(reply.errno));
-      break;
-    case "raw":
-      msg = new Uint8Array(reply.bytes);
-      break;
-    case "pieces": {
-      const total = reply.pieces.reduce((a, p) => a + p.len, 0);
-      const head = OUT_HEADER.encode({ len: OUT_HEADER.size + total, error: 0, unique });
-      const r = libc.writev(fd, [{
-        ptr: Deno.UnsafePointer.of(head),
-        len: head.byteLength,
-      }, ...reply.pieces]);
-      return {
-        written: r.n,
-        errno: r.errno,
-        length: Size.OUT_HEADER + total,
-        error: 0,
-      };
-    }
-  }
-  const r = libc.write(fd, msg);
-  // A raw (fault-injection) reply may be too short to carry an error field.
-  const error = msg.byteLength >= OUT_HEADER.size ? OUT_HEADER.decode(msg).error : 0;
-  return { written: r.n, errno: r.errno, length: msg.byteLength, error };
+/** Requests whose reply copies file data: worth a second worker reading meanwhile. */
+function isDataCopy(opcode: number): boolean {
+  return opcode === Opcode.READ || opcode === Opcode.WRITE;
 }
 
 function errorReply(e: unknown, h: InHeader): Reply {

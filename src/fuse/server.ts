@@ -22,6 +22,11 @@ export interface FuseRequest {
   /** True once the kernel sent FUSE_INTERRUPT for this request. */
   interrupted(): boolean;
   worker: number;
+  /**
+   * Zeroed bytes for this request's "ok" payload, owned by the loop: valid until the reply is sent,
+   * which then writes it without a copy. Any other Uint8Array works as a payload too.
+   */
+  payload(size: number): Uint8Array;
 }
 
 export interface ReplyOutcome {

@@ -7,6 +7,7 @@ import type { InitOut } from "./codec.ts";
 import { FuseInitError, FuseMountError } from "./errors.ts";
 import * as libc from "./libc.ts";
 import { InterruptTable } from "./loop.ts";
+import { ReadGate } from "./read_gate.ts";
 import type { WorkerEvent, WorkerStart } from "./worker_main.ts";
 
 export interface SessionOptions {
@@ -109,6 +110,7 @@ export class FuseSession {
   private start(): void {
     const n = this.fds.length;
     const interrupts = new SharedArrayBuffer(InterruptTable.bytes(n));
+    const gate = new SharedArrayBuffer(ReadGate.bytes());
     const shared = this.opts.shared ?? new SharedArrayBuffer(8);
     const pending = new Set<number>();
     let allExited!: () => void;
@@ -155,6 +157,7 @@ export class FuseSession {
         serverConfig: this.opts.serverConfig,
         shared,
         interrupts,
+        gate,
         bufferSize: this.opts.maxWrite + 8192,
       };
       w.postMessage(start);

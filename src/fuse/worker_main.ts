@@ -4,6 +4,7 @@
  * the connection ends.
  */
 import { InterruptTable, type LoopEvent, RequestLoop } from "./loop.ts";
+import { ReadGate } from "./read_gate.ts";
 import type { ServerFactory } from "./server.ts";
 
 export interface WorkerStart {
@@ -14,6 +15,8 @@ export interface WorkerStart {
   serverConfig: unknown;
   shared: SharedArrayBuffer;
   interrupts: SharedArrayBuffer;
+  /** ReadGate.bytes() shared by the connection's workers. */
+  gate: SharedArrayBuffer;
   bufferSize: number;
 }
 
@@ -49,6 +52,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       new InterruptTable(s.interrupts, s.workers),
       (ev) => scope.postMessage(ev),
       s.bufferSize,
+      new ReadGate(s.gate),
     );
     loop.run();
   } catch (err) {
