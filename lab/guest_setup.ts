@@ -2,12 +2,19 @@
 import { cxlSerial, cxlWindows } from "./qemu_args.ts";
 import type { Topology } from "./topology.ts";
 
-/** setup.sh: one call of vm-images/guest/dax.sh per DAX device of the topology. */
-export function renderSetupScript(t: Topology): string {
+/**
+ * setup.sh: one call of vm-images/guest/dax.sh per DAX device of the topology. `host` is the guest's
+ * index on a multi-host topology: only the first creates namespaces on the shared media; the others
+ * use the devdax namespace their kernel probed from the info block the first one wrote.
+ */
+export function renderSetupScript(t: Topology, host = 0): string {
   const lines = [
-    `# famfs-lab guest setup for topology "${t.name}" (generated).`,
+    `# famfs-lab guest setup for topology "${t.name}"${
+      t.hosts > 1 ? ` host ${host + 1} of ${t.hosts}` : ""
+    } (generated).`,
   ];
-  t.pmem.forEach((p, i) => lines.push(`pmem_devdax ${p.id} ${i} ${p.driver}`));
+  const pmemSetup = host === 0 ? "pmem_devdax" : "pmem_devdax_probed";
+  t.pmem.forEach((p, i) => lines.push(`${pmemSetup} ${p.id} ${i} ${p.driver}`));
   const cxl = t.cxl;
   if (cxl) {
     const windows = cxlWindows(cxl);

@@ -6,7 +6,8 @@ import { suite as teardown } from "./teardown/suite.ts";
 import { suite as throughput } from "./throughput/suite.ts";
 import { suite as famfsIo } from "./famfs_io/suite.ts";
 import { suite as getDaxdev } from "./get_daxdev/suite.ts";
+import { suite as multihost } from "./multihost/suite.ts";
 
 // Quick, specific suites first: `lab sensitivity` runs a mutant suite by suite in this order and
 // stops at the first that catches it.
-export const SUITES: Suite[] = [smoke, getDaxdev, permissionNodev, famfsIo, teardown, throughput];
+export const SUITES: Suite[] = [smoke, getDaxdev, permissionNodev, famfsIo, teardown, throughput, multihost];

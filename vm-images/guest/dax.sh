@@ -38,6 +38,19 @@ pmem_devdax() {
 	record "$1" "$dax" "$3"
 }
 
+# pmem_devdax_probed ID INDEX DRIVER: the INDEX-th NVDIMM's namespace as another host already
+# made it devdax on the shared media: the kernel probed its info block at boot, so use that
+# device (re-creating the namespace would rewrite the info block under the other host).
+pmem_devdax_probed() {
+	ns=$(ls /sys/bus/nd/devices | grep '^namespace[0-9]*\.0$' | sort -V | sed -n "$(($2 + 1))p")
+	[ -n "$ns" ] || { fail "$1" "no namespace for NVDIMM $2"; return 1; }
+	out=$(ndctl list -N -n "$ns" 2>&1)
+	dax=$(echo "$out" | sed -n 's/.*"chardev":"\(dax[0-9.]*\)".*/\1/p')
+	[ -n "$dax" ] || { fail "$1" "$ns is not devdax (no info block from the first host?): $out"; return 1; }
+	bind_dax "$dax" "$3" || { fail "$1" "cannot bind $dax to $3"; return 1; }
+	record "$1" "$dax" "$3"
+}
+
 # cxl_mem_by_serial SERIAL: the memN whose serial number is SERIAL.
 cxl_mem_by_serial() {
 	for m in /sys/bus/cxl/devices/mem*; do
