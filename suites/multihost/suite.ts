@@ -80,7 +80,7 @@ async function mustRead(ctx: SuiteContext, files: SeededFileSpec[], what: string
 
 /** "type size path" of every entry below the mount (the .meta files excepted), sorted. */
 async function tree(ctx: SuiteContext): Promise<string[]> {
-  const out = await must(ctx, `cd ${MNT} && find . -path ./.meta -prune -o -mindepth 1 -printf '%y %s %P\\n'`);
+  const out = await must(ctx, `cd ${MNT} && find . -mindepth 1 -path ./.meta -prune -o -printf '%y %s %P\\n'`);
   return out.trim().split("\n").filter((l) => l).sort();
 }
 
