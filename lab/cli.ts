@@ -13,9 +13,9 @@ import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
 import { SshError } from "./ssh.ts";
 import { loadTopology, TopologyError } from "./topology.ts";
 import { Guest, GUEST_INIT, GuestError, reapOrphans } from "./vm.ts";
-import { famfsLine, newRunId, type RunOutcome, runSuites, UnknownSuiteError } from "./run.ts";
+import { famfsLine, newRunId, type RunOutcome, runSuites } from "./run.ts";
 import { runSensitivity } from "./sensitivity.ts";
-import { countLine, countResults } from "./report/result.ts";
+import { countLine, countResults, runExitCode } from "./report/result.ts";
 import { cmdHistory, cmdReport, NIGHTLY_HELP } from "./nightly_cli.ts";
 import { HistoryError } from "./history.ts";
 import { KcidbError } from "./report/kcidb.ts";
@@ -64,6 +64,7 @@ Options:
       --shard I/N           run only part I of N of the topology x suite matrix (nightly CI)
       --shard-weights FILE  summary.json whose durations balance the shards
                             (default: the newest complete run under reports/)
+      --strict              run: deviations of the kernel's profile fail the run too
       --dry-run             print the QEMU command line instead of booting
   -h, --help                this text
 
@@ -194,12 +195,12 @@ async function cmdShell(o: LabOptions): Promise<number> {
   }
 }
 
-function exitStatus(run: RunOutcome): number {
+function exitStatus(run: RunOutcome, strict: boolean): number {
   const c = countResults(run.results);
   console.log(`reports: ${run.dir}/index.html`);
   console.log(famfsLine(run.kernel, run.notApplicable).replace(/^lab: /, ""));
   console.log(countLine(c));
-  return c.failed === 0 ? 0 : 1;
+  return runExitCode(c, strict);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -227,7 +228,7 @@ async function main(argv: string[]): Promise<number> {
       }
       await provision(log);
       await reapOrphans(log);
-      return exitStatus(await runSuites({ ...o, kernelBuild: kernelFor, log }));
+      return exitStatus(await runSuites({ ...o, kernelBuild: kernelFor, log }), o.strict);
     case "sensitivity":
       await provision(log);
       await reapOrphans(log);
@@ -267,7 +268,6 @@ async function main(argv: string[]): Promise<number> {
 if (import.meta.main) {
   const known = [
     UsageError,
-    UnknownSuiteError,
     TopologyError,
     ProvisionError,
     KernelBuildError,

@@ -1,6 +1,7 @@
 // `lab history`: an index of finished runs (kernel, profile, lab commit, per-test verdicts,
 // throughput ratios) and a trend page over it: each test's verdict over time, ratios over time,
 // and flaky tests. The index entry, the trend and the page are pure; the index file is the edge.
+import { isRegression } from "./compare.ts";
 import { cacheDir, exists } from "./cache.ts";
 import { ratiosOf } from "./report/html.ts";
 import type { TestStatus } from "./report/result.ts";
@@ -80,16 +81,14 @@ export interface Regression {
   now: string;
 }
 
-/**
- * How a night is compared with the previous one. The patch-validation compare (lab/compare.ts)
- * is the real one and plugs in here once merged; until then, verdictFlips stands in.
- */
-export type CompareRuns = (previous: HistoryEntry, current: HistoryEntry) => Regression[];
-
-/** Tests that passed in `previous` and fail now (a test new in `current` is no regression). */
-export const verdictFlips: CompareRuns = (previous, current) =>
-  Object.entries(current.verdicts).filter(([test, now]) => now === "fail" && previous.verdicts[test] === "pass")
-    .map(([test, now]) => ({ test, was: "pass", now }));
+/** Tests that regressed since `previous`, by the same rule as `lab compare` (lab/compare.ts). */
+export function regressionsSince(previous: HistoryEntry, current: HistoryEntry): Regression[] {
+  const tests = new Set([...Object.keys(previous.verdicts), ...Object.keys(current.verdicts)]);
+  return [...tests].flatMap((test) => {
+    const was = previous.verdicts[test] ?? "missing", now = current.verdicts[test] ?? "missing";
+    return isRegression(was, now) ? [{ test, was, now }] : [];
+  });
+}
 
 export interface Flaky {
   test: string;
@@ -243,7 +242,6 @@ export interface Recorded {
 export async function recordRun(
   dir: string,
   reportDir: string,
-  compare: CompareRuns = verdictFlips,
 ): Promise<Recorded> {
   let summary: RunSummary;
   try {
@@ -258,5 +256,5 @@ export async function recordRun(
   const index = addEntry(await readIndex(dir), entry);
   await writeHistory(dir, index);
   const previous = previousOf(index, entry);
-  return { entry, previous, regressions: previous ? compare(previous, entry) : [] };
+  return { entry, previous, regressions: previous ? regressionsSince(previous, entry) : [] };
 }

@@ -7,8 +7,8 @@ import {
   previousOf,
   readIndex,
   recordRun,
+  regressionsSince,
   renderTrend,
-  verdictFlips,
 } from "./history.ts";
 import type { RunSummary } from "./report/summary.ts";
 import type { TestStatus } from "./report/result.ts";
@@ -61,8 +61,12 @@ Deno.test("a night is compared with the previous night of the same profile: pass
   for (const e of [n1, n2, other]) index = addEntry(index, e);
   assert.equal(previousOf(index, n2)?.runId, "night-1");
   assert.equal(previousOf(index, other), null, "another profile is not compared");
-  assert.deepEqual(verdictFlips(n1, n2), [{ test: "smoke@default/fuse-available", was: "pass", now: "fail" }]);
-  assert.deepEqual(verdictFlips(n2, n1), [{ test: "smoke@default/devdax-mmap-roundtrip", was: "pass", now: "fail" }]);
+  assert.deepEqual(regressionsSince(n1, n2), [{ test: "smoke@default/fuse-available", was: "pass", now: "fail" }]);
+  assert.deepEqual(regressionsSince(n2, n1), [{
+    test: "smoke@default/devdax-mmap-roundtrip",
+    was: "pass",
+    now: "fail",
+  }]);
 });
 
 Deno.test("flaky: a verdict that flips with the same kernel and lab; a flip across a lab change is not", () => {

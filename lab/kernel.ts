@@ -511,7 +511,7 @@ async function seriesProfileFile(seriesPath: string | null): Promise<string | nu
 
 /**
  * The famfs profile of a build, read from its fuse.h and .config; --profile overrides it, and a
- * series' `profile` file that disagrees with the tree stops the run.
+ * series' `profile` file that disagrees with the tree of the whole series stops the run.
  */
 async function famfsOf(req: KernelRequest, p: BuildPlan): Promise<FamfsDetection> {
   const tree = p.patches.length ? treeDir(p.source.id, p.patches) : p.source.path;
@@ -526,7 +526,8 @@ async function famfsOf(req: KernelRequest, p: BuildPlan): Promise<FamfsDetection
     };
   }
   const detected = await read();
-  const stated = await seriesProfileFile(p.seriesPath);
+  // A prefix of a series may stop before the patch that adds famfs: its profile file speaks for the whole series.
+  const stated = p.partial ? null : await seriesProfileFile(p.seriesPath);
   if (stated && stated !== (detected.profile ?? "none")) {
     throw new KernelBuildError(
       `series ${p.seriesPath}: its profile file says ${stated}, but ${detected.how}; ` +

@@ -43,6 +43,7 @@ export const OPTION_SPEC = {
   suite: { type: "string", multiple: true },
   "run-id": { type: "string" },
   check: { type: "boolean" },
+  strict: { type: "boolean" },
   profile: { type: "string" },
   accel: { type: "string" },
   shard: { type: "string" },
@@ -67,6 +68,8 @@ export interface LabOptions {
   mutants: string[];
   runId?: string;
   check: boolean;
+  /** --strict: a deviation of the kernel's profile fails the run too. */
+  strict: boolean;
   /** --accel: skip the KVM probe. */
   accel?: Accel;
   /** --shard I/N: run only this part of the matrix (lab/shard.ts). */
@@ -160,6 +163,7 @@ export function parseOptions(argv: string[]): LabOptions {
     mutants,
     runId: v["run-id"],
     check: v.check ?? false,
+    strict: v.strict ?? false,
     accel: oneOf("--accel", v.accel, ACCELS),
     shard,
     shardWeights: v["shard-weights"],

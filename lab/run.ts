@@ -19,13 +19,6 @@ export interface RunRequest extends LabOptions {
   log: (line: string) => void;
 }
 
-export class UnknownSuiteError extends Error {
-  constructor(name: string) {
-    super(`unknown suite "${name}"; choose from: ${SUITES.map((s) => s.name).join(", ")}`);
-    this.name = "UnknownSuiteError";
-  }
-}
-
 /** What the suites know of the kernel under test (its famfs profile was found by the build). */
 export function kernelFacts(kernel: Kernel, req: LabOptions): KernelFacts {
   const { profile, how } = kernel.famfs;
@@ -42,7 +35,8 @@ export function selectSuites(names: string[]): Suite[] {
   if (names.length === 0) return SUITES;
   return names.map((n) => {
     const s = SUITES.find((x) => x.name === n);
-    if (!s) throw new UnknownSuiteError(n);
+    // Options checked the names against the suite list (lab/choices.ts) before anything ran.
+    if (!s) throw new Error(`selectSuites: no suite "${n}"`);
     return s;
   });
 }

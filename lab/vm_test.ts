@@ -118,6 +118,8 @@ Deno.test({
     for (const k of PRIVATE_KEYS) {
       assert.equal(await Deno.stat(`${dir}/${k}`).then(() => true, () => false), false, `${k} removed at stop`);
     }
+    // The old console says "ready" too: wait for the repro guest's own.
+    await Deno.writeTextFile(`${dir}/console.log`, "");
     const repro = new Deno.Command("sh", {
       args: [`${dir}/repro.sh`],
       stdout: "null",

@@ -41,6 +41,11 @@ export function countLine(c: Counts): string {
   return `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped, ${c.deviations} deviations`;
 }
 
+/** A run's exit status: 1 when a test failed, or (with --strict) when the kernel deviated. */
+export function runExitCode(c: Counts, strict: boolean): 0 | 1 {
+  return c.failed === 0 && (!strict || c.deviations === 0) ? 0 : 1;
+}
+
 export function groupBySuite(
   tests: readonly TestResult[],
 ): Map<string, TestResult[]> {

@@ -7,6 +7,7 @@ import { resolveRange } from "../../src/famfs/alloc.ts";
 import { createFile, openMeta } from "../../src/famfs/mod.ts";
 import { seededBytes } from "../../src/famfs/seed.ts";
 import * as libc from "../../src/fuse/libc.ts";
+import * as edges from "./probe_edges.ts";
 import type { Expected, ProbeOp, ProbeResult, Target } from "./probe_ops.ts";
 
 /** Expected bytes [off, off+len) of a file. */
@@ -218,6 +219,35 @@ async function run(i: number, op: ProbeOp): Promise<Omit<ProbeResult, "i" | "op"
       }
       return { files };
     }
+    case "stat":
+      return { n: edges.statSize(op.path) };
+    case "readall": {
+      const r = edges.readAll(op.path, op.chunk);
+      const mismatch = op.expect ? firstDiff(expectedBytes(op.expect, 0, r.bytes.byteLength), r.bytes, 0) : undefined;
+      return { n: r.bytes.byteLength, reads: r.reads, mismatch };
+    }
+    case "append":
+      return { n: edges.appendWrite(op.path, op.len, op.byte) };
+    case "truncate":
+      edges.truncateTo(op.path, op.size, op.how);
+      return {};
+    case "opentrunc":
+      edges.openTruncate(op.path);
+      return {};
+    case "fallocate":
+      edges.allocate(op.path, op.off, op.len);
+      return {};
+    case "snapshot":
+      edges.snapshot(op.dev, op.file, op.len);
+      return {};
+    case "mapcheck":
+      // Mapping accesses may fault: tell the host first.
+      if (op.via === "mmap") console.log(JSON.stringify({ i, begin: true }));
+      return { mismatch: edges.compareWithSnapshot(op.path, op.snapshot, op.ranges, op.via) };
+    case "rawdiff": {
+      const d = edges.diffWithSnapshot(op.dev, op.snapshot, op.writes);
+      return { changed: d.changed, mismatch: d.missing };
+    }
   }
 }
 
@@ -260,7 +290,7 @@ if (import.meta.main) {
     try {
       res = await run(i, op);
     } catch (e) {
-      if (!(e instanceof Failed)) throw e;
+      if (!(e instanceof Failed) && !(e instanceof edges.CallFailed)) throw e;
       res = { error: e.errno, call: e.call };
     }
     console.log(JSON.stringify({ i, op: op.op, ...res }));

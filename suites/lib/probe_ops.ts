@@ -51,7 +51,45 @@ export type ProbeOp =
   /** Device in device_dax mode: compares each file's bytes at its fmap offsets with the expected content. */
   | { op: "raw"; dev: string; files: Array<{ rel: string; expect: Expected }> }
   /** Creates seeded files on a famfs mount (same result as `famfs creat --seed`), in one process. */
-  | { op: "create"; mnt: string; files: SeededFileSpec[] };
+  | { op: "create"; mnt: string; files: SeededFileSpec[] }
+  /** stat(2): st_size in `n`. */
+  | { op: "stat"; path: string }
+  /** read(2) from offset 0 in `chunk`-byte calls until it returns 0: bytes in `n`, calls in `reads`. */
+  | { op: "readall"; path: string; chunk: number; expect?: Expected }
+  /** write(2) of `len` bytes of `byte` on an O_APPEND descriptor. */
+  | { op: "append"; path: string; len: number; byte: number }
+  /** truncate(2) ("path") or ftruncate(2) ("fd") to `size`. */
+  | { op: "truncate"; path: string; size: number; how: "path" | "fd" }
+  /** open(2) with O_RDWR | O_TRUNC, then close. */
+  | { op: "opentrunc"; path: string }
+  /** fallocate(2), mode 0. */
+  | { op: "fallocate"; path: string; off: number; len: number }
+  /** Device in device_dax mode: its first `len` bytes saved to `file` (a guest path). */
+  | { op: "snapshot"; dev: string; file: string; len: number }
+  /**
+   * Each range of a file, read with pread(2) or through a shared mapping of the file, compared with the snapshot's
+   * bytes at the range's device offset.
+   */
+  | { op: "mapcheck"; path: string; snapshot: string; ranges: DevRange[]; via: "read" | "mmap" }
+  /**
+   * Device in device_dax mode vs a snapshot: `changed` is the first offset that changed outside `writes`,
+   * `mismatch` the first offset inside a write not holding its byte (-1: none).
+   */
+  | { op: "rawdiff"; dev: string; snapshot: string; writes: DevWrite[] };
+
+/** Bytes [fileOff, fileOff+len) of a file, stored at devOff on the device. */
+export interface DevRange {
+  fileOff: number;
+  devOff: number;
+  len: number;
+}
+
+/** A write of `len` bytes of `byte` expected at device offset devOff. */
+export interface DevWrite {
+  devOff: number;
+  len: number;
+  byte: number;
+}
 
 export interface SeededFileSpec {
   /** Path relative to the mount. */
@@ -72,8 +110,12 @@ export interface ProbeResult {
   error?: string;
   /** Which call failed: open, read, write, mmap, access, ... */
   call?: string;
-  /** Bytes read/written. */
+  /** Bytes read/written; stat: st_size. */
   n?: number;
+  /** readall: read() calls made (the last returned 0). */
+  reads?: number;
+  /** rawdiff: first changed device offset outside the expected writes (-1: none). */
+  changed?: number;
   /** Offset of the first byte that differs from the expected content; -1 when all matched. */
   mismatch?: number;
   /** raw: first mismatch per file (-1: equal); create: fmap description per file. */

@@ -298,7 +298,11 @@ const clientRole: Test<State> = {
       const got = [0, 1, 2, 3, 4].map((i) => byIndex(res, i)?.error ?? (byIndex(res, i) ? "ok" : "missing"));
       ctx.record({ mode, asRoot: got });
       assert.equal(mode, "444", "a client presents its files without write bits");
-      assert.deepEqual(got, ["ok", "ok", "EROFS", "EROFS", "EACCES"], "open/read/open-for-write/mmap-write as root");
+      assert.deepEqual(
+        got,
+        ["ok", "ok", "EROFS", "EROFS", "EACCES"],
+        `open/read/open-for-write/mmap-write as root: got ${got.join(", ")}`,
+      );
       assert.equal(byIndex(res, 1)!.mismatch, -1, "bytes read on the client");
       await stopDaemon(ctx, d);
     } catch (e) {
