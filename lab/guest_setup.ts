@@ -13,8 +13,11 @@ export function renderSetupScript(t: Topology, host = 0): string {
       t.hosts > 1 ? ` host ${host + 1} of ${t.hosts}` : ""
     } (generated).`,
   ];
-  const pmemSetup = host === 0 ? "pmem_devdax" : "pmem_devdax_probed";
-  t.pmem.forEach((p, i) => lines.push(`${pmemSetup} ${p.id} ${i} ${p.driver}`));
+  t.pmem.forEach((p, i) => {
+    if (host > 0) lines.push(`pmem_devdax_probed ${p.id} ${i} ${p.driver}`);
+    // Shared media keeps no struct pages: each guest's kernel keeps its own page state in its RAM.
+    else lines.push(`pmem_devdax ${p.id} ${i} ${p.driver}${p.shared ? " mem" : ""}`);
+  });
   const cxl = t.cxl;
   if (cxl) {
     const windows = cxlWindows(cxl);

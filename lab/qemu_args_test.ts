@@ -58,6 +58,10 @@ Deno.test("topology multihost renders the reviewed command line and per-host set
     "memory-backend-file,id=pmem0-mem,share=on,mem-path=/r/multihost/host-a/../pmem0-shared.img,size=512M,align=2M",
   );
   assert.equal(backend(argv("host-b"))?.replace("host-b", "host-a"), backend(argv("host-a")));
+  // Host A keeps the namespace's struct pages in its own RAM (map mem): on the shared media, both kernels
+  // would keep their page state (refcount, folio order, mapping) in the same bytes.
+  assert.match(renderSetupScript(t, 0), /^pmem_devdax pmem0 0 device_dax mem$/m);
+  assert.doesNotMatch(renderSetupScript(await loadTopology("pmem"), 0), / mem$/m);
   await checkGolden("multihost.setup.sh", renderSetupScript(t, 0));
   await checkGolden("multihost-host-b.setup.sh", renderSetupScript(t, 1));
 });

@@ -24,12 +24,15 @@ record() {
 	echo "$1 /dev/$2 $3 $(cat /sys/bus/dax/devices/$2/size)" >> /run/lab/devices.txt
 }
 
-# pmem_devdax ID INDEX DRIVER: the INDEX-th NVDIMM's namespace (regions are numbered after
+# pmem_devdax ID INDEX DRIVER [MAP]: the INDEX-th NVDIMM's namespace (regions are numbered after
 # any other nd bus, e.g. CXL's, so count the raw namespaces rather than trusting region names).
+# MAP is where the kernel keeps the struct pages of the namespace: dev (default, on the NVDIMM
+# itself) or mem (guest RAM). Media shared with another guest needs mem: on the device, every
+# guest's kernel would keep its page state (refcounts, folio order, mapping) in the same bytes.
 pmem_devdax() {
 	ns=$(ls /sys/bus/nd/devices | grep '^namespace[0-9]*\.0$' | sort -V | sed -n "$(($2 + 1))p")
 	[ -n "$ns" ] || { fail "$1" "no namespace for NVDIMM $2"; return 1; }
-	out=$(ndctl create-namespace -f -e "$ns" -m devdax -a 2M 2>&1) || {
+	out=$(ndctl create-namespace -f -e "$ns" -m devdax -M "${4:-dev}" -a 2M 2>&1) || {
 		fail "$1" "ndctl create-namespace $ns: $out"
 		return 1
 	}
