@@ -246,19 +246,18 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
   };
   const shard = await planShard(dir, {
     kernel: kernel.description,
-    guests: topologies.map((t) => t.name),
-    suites: applicable.map((s) => s.name),
+    // A multi-host topology runs only multi-host suites, and those run nowhere else.
+    matrix: topologies.flatMap((t) => suitesForHosts(t, applicable).map((s) => ({ guest: t.name, suite: s.name }))),
     shard: req.shard,
     shardWeights: req.shardWeights,
     reportsDir: `${REPO_DIR}/reports`,
   });
   for (const t of topologies) {
-    const planned = suitesOn(shard, t.name, applicable);
-    const mine = suitesForHosts(t, planned);
-    const elsewhere = planned.filter((s) => !mine.includes(s)).map((s) => s.name);
-    if (elsewhere.length > 0) {
-      req.log(`lab: not run on ${t.name} (${t.hosts} host${t.hosts > 1 ? "s" : ""}): ${elsewhere.join(", ")}`);
+    if (applicable.length > 0 && suitesForHosts(t, applicable).length === 0) {
+      const need = t.hosts > 1 ? "a single host" : "several hosts";
+      req.log(`lab: nothing to run on ${t.name}: ${applicable.map((s) => s.name).join(", ")} need ${need}`);
     }
+    const mine = suitesOn(shard, t.name, applicable);
     if (mine.length > 0) await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save);
   }
   return { dir, results, kernel: facts, notApplicable: na };
