@@ -420,7 +420,8 @@ async function writeRepro(
 #   topology: ${opts.topology.name}${
     opts.topology.hosts > 1
       ? `, host ${(opts.host ?? 0) + 1} of ${opts.topology.hosts}` +
-        "\n# The hosts share the pmem backing file: run host-a's repro.sh first (it sets the namespace up)."
+        "\n# The hosts share the pmem backing file (QEMU makes it anew if it is gone): run host-a's repro.sh" +
+        '\n# first, the others\' once its console shows "famfs-lab: ready" (host-a sets the namespace up).'
       : ""
   }
 # The serial console goes to ./console.log (follow it with: tail -f console.log).
