@@ -255,7 +255,8 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
   for (const t of topologies) {
     if (applicable.length > 0 && suitesForHosts(t, applicable).length === 0) {
       const need = t.hosts > 1 ? "a single host" : "several hosts";
-      req.log(`lab: nothing to run on ${t.name}: ${applicable.map((s) => s.name).join(", ")} need ${need}`);
+      const names = applicable.map((s) => s.name).join(", ");
+      req.log(`lab: nothing to run on ${t.name}: ${names} ${applicable.length > 1 ? "need" : "needs"} ${need}`);
     }
     const mine = suitesOn(shard, t.name, applicable);
     if (mine.length > 0) await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save);
