@@ -11,8 +11,9 @@ import { suite as fileEdges } from "./file_edges/suite.ts";
 import { suite as multihost } from "./multihost/suite.ts";
 
 // Quick, specific suites first: `lab sensitivity` runs a mutant suite by suite in this order and
-// stops at the first that catches it. get_fmap comes last: its hostile maps provoke one-time
-// kernel warnings (WARN_ON_ONCE) and can leave a daemon slow to stop, which must not spoil others.
+// stops at the first that catches it. get_fmap comes last of the single-host suites: its hostile maps provoke
+// one-time kernel warnings (WARN_ON_ONCE) and can leave a daemon slow to stop, which must not spoil others.
+// multihost runs only on multi-host topologies (lab/run.ts suitesForHosts), where nothing else runs.
 export const SUITES: Suite[] = [
   smoke,
   getDaxdev,
