@@ -50,6 +50,13 @@ pmem_devdax_probed() {
 	out=$(ndctl list -N -n "$ns" 2>&1)
 	dax=$(echo "$out" | sed -n 's/.*"chardev":"\(dax[0-9.]*\)".*/\1/p')
 	[ -n "$dax" ] || { fail "$1" "$ns is not devdax (no info block from the first host?): $out"; return 1; }
+	# Its struct pages must be in this guest's RAM, not on the media the hosts share.
+	holder=$(cat "/sys/bus/nd/devices/$ns/holder")
+	memmap=$(cat "/sys/bus/nd/devices/$holder/mode" 2>/dev/null)
+	[ "$memmap" = ram ] || {
+		fail "$1" "$ns keeps its struct pages on the shared media (mode ${memmap:-unknown}; the first host needs -M mem)"
+		return 1
+	}
 	bind_dax "$dax" "$3" || { fail "$1" "cannot bind $dax to $3"; return 1; }
 	record "$1" "$dax" "$3"
 }
