@@ -13,7 +13,7 @@ import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
 import { SshError } from "./ssh.ts";
 import { loadTopology, TopologyError } from "./topology.ts";
 import { Guest, GUEST_INIT, GuestError, reapOrphans } from "./vm.ts";
-import { famfsLine, newRunId, type RunOutcome, runSuites } from "./run.ts";
+import { famfsLine, hostLayout, newRunId, type RunOutcome, runSuites } from "./run.ts";
 import { runSensitivity } from "./sensitivity.ts";
 import { countLine, countResults, runExitCode } from "./report/result.ts";
 import { cmdHistory, cmdReport, NIGHTLY_HELP } from "./nightly_cli.ts";
@@ -46,7 +46,8 @@ ${NIGHTLY_HELP}
 
 Options:
   -t, --topology NAME|FILE  DAX topology (vm-images/topologies/NAME.json); run takes a comma list
-                            (default: pmem,cxl for run and sensitivity, default otherwise)
+                            (default: pmem,cxl,multihost for run, pmem,cxl for sensitivity,
+                            validate and bisect, default otherwise)
       --suite NAME          suite to run (repeatable; default: all)
       --kernel IMAGE        boot a prebuilt bzImage
       --kernel-src DIR      build the user's kernel tree (out of tree, in DIR/build-<hash>)
@@ -89,23 +90,29 @@ async function kernelFor(o: LabOptions): Promise<Kernel> {
   return k;
 }
 
-/** --dry-run: the QEMU command line of each topology's guest, with the accelerator known so far. */
-async function printDryRun(o: LabOptions, runDir: (topology: string) => string): Promise<void> {
+/**
+ * --dry-run: the QEMU command line of each topology's guest, with the accelerator known so far; with
+ * `allHosts` (lab run), one per guest of a multi-host topology.
+ */
+async function printDryRun(o: LabOptions, runDir: (topology: string) => string, allHosts = false): Promise<void> {
   const { accel, why } = o.accel ? { accel: o.accel, why: `--accel ${o.accel} given` } : await cachedVerdict() ??
     { accel: "tcg" as const, why: "KVM not probed yet (the first boot probes it)" };
   log(`lab: accelerator ${accel}: ${why}`);
   for (const name of o.topology.split(",")) {
     const topology = await loadTopology(name);
-    const argv = renderQemuArgs({
-      topology,
-      kernel: "<bzImage>",
-      runDir: runDir(topology.name),
-      init: GUEST_INIT,
-      sshPort: 10022,
-      accel,
-      append: o.append,
-    });
-    console.log(shellQuote(argv));
+    const dirs = allHosts ? hostLayout(topology, runDir(topology.name)).dirs : [runDir(topology.name)];
+    for (const dir of dirs) {
+      const argv = renderQemuArgs({
+        topology,
+        kernel: "<bzImage>",
+        runDir: dir,
+        init: GUEST_INIT,
+        sshPort: 10022,
+        accel,
+        append: o.append,
+      });
+      console.log(shellQuote(argv));
+    }
   }
 }
 
@@ -223,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
       return await cmdShell(o);
     case "run":
       if (o.dryRun) {
-        await printDryRun(o, (t) => `${REPO_DIR}/reports/<run-id>/${t}`);
+        await printDryRun(o, (t) => `${REPO_DIR}/reports/<run-id>/${t}`, true);
         return 0;
       }
       await provision(log);

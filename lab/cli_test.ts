@@ -43,7 +43,13 @@ Deno.test("lab run --dry-run prints one QEMU command line per topology of the ma
   const r = await lab("run", "--dry-run", "--accel", "tcg");
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split("\n");
-  assert.equal(lines.length, 2);
+  assert.equal(lines.length, 4);
   assert.match(lines[0], /^qemu-system-x86_64 .*-accel tcg .*reports\/<run-id>\/pmem\/console\.log/);
   assert.match(lines[1], /cxl-type3/);
+  // multihost: two guests, each with its own folder, on one shared backing file.
+  assert.match(lines[2], /reports\/<run-id>\/multihost\/host-a\/console\.log/);
+  assert.match(lines[3], /reports\/<run-id>\/multihost\/host-b\/console\.log/);
+  const backing = (l: string) => l.match(/mem-path=(\S+)\/\.\.\/pmem0-shared\.img/)?.[1].replace(/host-.$/, "");
+  assert.ok(backing(lines[2]));
+  assert.equal(backing(lines[3]), backing(lines[2]));
 });

@@ -2,12 +2,22 @@
 import { cxlSerial, cxlWindows } from "./qemu_args.ts";
 import type { Topology } from "./topology.ts";
 
-/** setup.sh: one call of vm-images/guest/dax.sh per DAX device of the topology. */
-export function renderSetupScript(t: Topology): string {
+/**
+ * setup.sh: one call of vm-images/guest/dax.sh per DAX device of the topology. `host` is the guest's
+ * index on a multi-host topology: only the first creates namespaces on the shared media; the others
+ * use the devdax namespace their kernel probed from the info block the first one wrote.
+ */
+export function renderSetupScript(t: Topology, host = 0): string {
   const lines = [
-    `# famfs-lab guest setup for topology "${t.name}" (generated).`,
+    `# famfs-lab guest setup for topology "${t.name}"${
+      t.hosts > 1 ? ` host ${host + 1} of ${t.hosts}` : ""
+    } (generated).`,
   ];
-  t.pmem.forEach((p, i) => lines.push(`pmem_devdax ${p.id} ${i} ${p.driver}`));
+  t.pmem.forEach((p, i) => {
+    if (host > 0) lines.push(`pmem_devdax_probed ${p.id} ${i} ${p.driver}`);
+    // Shared media keeps no struct pages: each guest's kernel keeps its own page state in its RAM.
+    else lines.push(`pmem_devdax ${p.id} ${i} ${p.driver}${p.shared ? " mem" : ""}`);
+  });
   const cxl = t.cxl;
   if (cxl) {
     const windows = cxlWindows(cxl);

@@ -1,6 +1,7 @@
 // Integration and CI gate: the main job through the CLI, as a user runs it (every suite, pmem and
-// CXL guests, the default kernel: our reference series). The reference kernel is the known-good
-// baseline, so any failing or deviating conformance test fails CI; a skip must be declared below.
+// CXL guests and two guests sharing memory, the default kernel: our reference series). The
+// reference kernel is the known-good baseline, so any failing or deviating conformance test fails
+// CI; a skip must be declared below.
 import assert from "node:assert/strict";
 import { LAB_CLI, REPO_DIR } from "./cache.ts";
 import type { RunSummary } from "./report/summary.ts";
@@ -13,7 +14,7 @@ const DECLARED_SKIPS: Readonly<Record<string, string>> = {
 };
 
 Deno.test({
-  name: "main job: the reference kernel conforms on pmem and CXL (every test passes or is a declared skip)",
+  name: "main job: the reference kernel conforms on pmem, CXL and two hosts (every test passes or is a declared skip)",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -39,13 +40,17 @@ Deno.test({
       .filter((id) => !(id in DECLARED_SKIPS));
     assert.deepEqual(undeclared, [], "skips not in DECLARED_SKIPS");
 
-    for (const topo of ["pmem", "cxl"]) {
-      for (const suite of SUITES) {
+    // pmem and cxl run every single-host suite; multihost (two guests on one shared NVDIMM) only the multi-host ones.
+    for (const topo of ["pmem", "cxl", "multihost"]) {
+      const multi = topo === "multihost";
+      for (const suite of SUITES.filter((s) => ((s.needs.hosts ?? 1) > 1) === multi)) {
         const ran = summary.tests.filter((t) => t.suite === `${suite.name}@${topo}` && t.name !== "fixture-teardown")
           .map((t) => t.name);
         assert.deepEqual(ran, suite.tests.map((t) => t.name), `${suite.name} ran its full test list on ${topo}`);
       }
-      for (const f of ["console.log", "repro.sh"]) await Deno.stat(`${dir}/${topo}/${f}`);
+      for (const host of multi ? ["host-a", "host-b"] : [""]) {
+        for (const f of ["console.log", "repro.sh"]) await Deno.stat(`${dir}/${topo}/${host}${host && "/"}${f}`);
+      }
     }
     assert.equal(out.code, 0, stderrTail);
     assert.match(stdout, new RegExp(`^${countLine(summary.counts)}$`, "m"));

@@ -148,8 +148,14 @@ export function parseOptions(argv: string[]): LabOptions {
     rest: [...parsed.positionals.slice(1), ...after],
     help: v.help ?? false,
     dryRun: v["dry-run"] ?? false,
-    // The main job covers both kinds of DAX memory, one guest each; a single guest has both.
-    topology: v.topology ?? (["run", "sensitivity", "validate", "bisect"].includes(command) ? "pmem,cxl" : "default"),
+    // The main job covers both kinds of DAX memory, one guest each, and two hosts sharing memory (multihost
+    // runs only the multi-host suites); the kernel-judging commands stay on pmem,cxl; a single guest has both.
+    topology: v.topology ??
+      (command === "run"
+        ? "pmem,cxl,multihost"
+        : ["sensitivity", "validate", "bisect"].includes(command)
+        ? "pmem,cxl"
+        : "default"),
     kernel: {
       source,
       flavour,

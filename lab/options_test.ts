@@ -108,8 +108,9 @@ Deno.test("names that do not exist are refused in one line with the choices; pat
   assert.equal(bad(["kernel", "--series", "none"]), "accepted");
 });
 
-Deno.test("the main job covers the pmem and the CXL topology; a single guest defaults to both kinds in one", () => {
-  assert.equal(parseOptions(["run"]).topology, "pmem,cxl");
+Deno.test("the main job covers pmem, CXL and two hosts; a single guest defaults to both kinds in one", () => {
+  assert.equal(parseOptions(["run"]).topology, "pmem,cxl,multihost");
+  assert.equal(parseOptions(["sensitivity"]).topology, "pmem,cxl");
   assert.equal(parseOptions(["shell"]).topology, "default");
   assert.equal(parseOptions(["run", "-t", "default"]).topology, "default");
 });

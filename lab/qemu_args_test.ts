@@ -39,6 +39,33 @@ for (const name of ["default", "pmem", "cxl-interleave", "bare"]) {
   });
 }
 
+Deno.test("topology multihost renders the reviewed command line and per-host setup scripts", async () => {
+  const t = await loadTopology("multihost");
+  const argv = (host: string) =>
+    renderQemuArgs({
+      topology: t,
+      kernel: "/k/bzImage",
+      runDir: `/r/multihost/${host}`,
+      init: "/repo/vm-images/guest/init.sh",
+      sshPort: 10022,
+      accel: "tcg",
+    });
+  await checkGolden("multihost.argv", argv("host-a").join("\n") + "\n");
+  // Both QEMU processes map the same file, shared, so each sees the other's stores.
+  const backend = (a: string[]) => a.find((x) => x.startsWith("memory-backend-file"));
+  assert.equal(
+    backend(argv("host-a")),
+    "memory-backend-file,id=pmem0-mem,share=on,mem-path=/r/multihost/host-a/../pmem0-shared.img,size=512M,align=2M",
+  );
+  assert.equal(backend(argv("host-b"))?.replace("host-b", "host-a"), backend(argv("host-a")));
+  // Host A keeps the namespace's struct pages in its own RAM (map mem): on the shared media, both kernels
+  // would keep their page state (refcount, folio order, mapping) in the same bytes.
+  assert.match(renderSetupScript(t, 0), /^pmem_devdax pmem0 0 device_dax mem$/m);
+  assert.doesNotMatch(renderSetupScript(await loadTopology("pmem"), 0), / mem$/m);
+  await checkGolden("multihost.setup.sh", renderSetupScript(t, 0));
+  await checkGolden("multihost-host-b.setup.sh", renderSetupScript(t, 1));
+});
+
 Deno.test("CXL topologies boot with SeaBIOS (qboot hides CXL host bridges), others with qboot", async () => {
   assert.ok(!(await argsFor("default")).includes("-bios"));
   const pmem = await argsFor("pmem");

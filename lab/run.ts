@@ -8,9 +8,9 @@ import type { TestResult } from "./report/result.ts";
 import { buildSummary } from "./report/summary.ts";
 import { writeRunReports } from "./report/write.ts";
 import { planShard, suitesOn } from "./shard.ts";
-import { daxDevices, loadTopology, type Topology } from "./topology.ts";
+import { daxDevices, hostNames, loadTopology, type Topology } from "./topology.ts";
 import { Guest } from "./vm.ts";
-import { type NotApplicable, notApplicable, type RunnerGuest, runOnGuest } from "./suite_runner.ts";
+import { type NotApplicable, notApplicable, type RunnerGuest, type RunnerPeer, runOnGuest } from "./suite_runner.ts";
 import { SUITES } from "../suites/index.ts";
 import { contractFor, type GuestDevice, type KernelFacts, SPECIFICATION, type Suite } from "../suites/contract/mod.ts";
 
@@ -54,7 +54,20 @@ function consoleRelay() {
   };
 }
 
-/** Boots one guest and runs the suites on it (replacing it after a timed-out test). */
+/**
+ * Run folders of a topology's guests below `dir`: `dir` itself for one host, else dir/host-a, dir/host-b, ...
+ * and the shared backing files (relative ones live in `dir`: scratch, removed when the guests stop).
+ */
+export function hostLayout(t: Topology, dir: string): { dirs: string[]; sharedScratch: string[] } {
+  const names = hostNames(t);
+  if (names.length === 0) return { dirs: [dir], sharedScratch: [] };
+  const dirs = names.map((n) => `${dir}/${n}`);
+  const sharedScratch = t.pmem.filter((p) => p.shared && p.backing && !p.backing.startsWith("/"))
+    .map((p) => new URL(p.backing!, `file://${dirs[0]}/`).pathname);
+  return { dirs, sharedScratch };
+}
+
+/** Boots one guest (or the guests of a multi-host topology) and runs the suites on it (replacing it after a timed-out test). */
 async function runInGuest(
   topology: Topology,
   kernel: Kernel,
@@ -65,36 +78,67 @@ async function runInGuest(
   done: (r: TestResult) => Promise<void>,
 ): Promise<void> {
   const declared = daxDevices(topology);
-  let current: Guest | undefined;
-  const boot = async (attempt: number): Promise<RunnerGuest> => {
-    const relay = consoleRelay();
-    const g = await Guest.boot({
-      topology,
-      kernelImage: kernel.image,
-      kernelDescription: kernel.description,
-      debugKernel: req.kernel.flavour === "debug",
-      runDir: attempt === 0 ? runDir : `${runDir}/replacement-${attempt}`,
-      append: req.append,
-      accel: req.accel,
-      onConsole: relay.feed,
-      log: req.log,
-    });
-    current = g;
-    req.log(`lab: ${topology.name} guest ready in ${(g.bootMs / 1000).toFixed(1)} s`);
-    const devices: GuestDevice[] = g.devices.map((d) => ({
+  let current: Guest[] = [];
+  let scratch: string[] = [];
+  /** Stops the guests (peers first) and removes the shared backing files they mapped. */
+  const stopAll = async () => {
+    for (const g of [...current].reverse()) await g.stop();
+    current = [];
+    for (const f of scratch) await Deno.remove(f).catch(() => {});
+  };
+  const devicesOf = (g: Guest): GuestDevice[] =>
+    g.devices.map((d) => ({
       id: d.id,
       kind: declared.find((x) => x.id === d.id)?.kind ?? "pmem",
       path: d.path,
       bytes: d.bytes,
       driver: d.driver === "fsdev_dax" ? "fsdev_dax" : "device_dax",
     }));
+  const boot = async (attempt: number): Promise<RunnerGuest> => {
+    const layout = hostLayout(topology, attempt === 0 ? runDir : `${runDir}/replacement-${attempt}`);
+    scratch = layout.sharedScratch;
+    const relays = layout.dirs.map(() => consoleRelay());
+    // One after the other: the first host sets up the shared namespaces the others probe at boot.
+    for (const [i, dir] of layout.dirs.entries()) {
+      const g = await Guest.boot({
+        topology,
+        kernelImage: kernel.image,
+        kernelDescription: kernel.description,
+        debugKernel: req.kernel.flavour === "debug",
+        runDir: dir,
+        append: req.append,
+        accel: req.accel,
+        onConsole: relays[i].feed,
+        log: req.log,
+        host: i,
+      }).catch(async (e) => {
+        await stopAll();
+        throw e;
+      });
+      current.push(g);
+      const which = layout.dirs.length > 1 ? ` ${hostNames(topology)[i]}` : "";
+      req.log(`lab: ${topology.name}${which} guest ready in ${(g.bootMs / 1000).toFixed(1)} s`);
+    }
+    const [g, ...others] = current;
+    const peers: RunnerPeer[] = others.map((p, i) => ({
+      host: hostNames(topology)[i + 1],
+      devices: devicesOf(p),
+      exec: (command, opts) => p.ssh.exec(command, opts),
+      onConsole: relays[i + 1].attach,
+    }));
     return {
-      facts: { topology: topology.name, declared, devices },
+      facts: { topology: topology.name, hosts: topology.hosts, declared, devices: devicesOf(g) },
       exec: (command, opts) => g.ssh.exec(command, opts),
-      onConsole: relay.attach,
-      lost: () => (g.hung ? "hung" : g.alive ? null : "died"),
+      onConsole: relays[0].attach,
+      peers,
+      lost: () => {
+        const gone = current.find((x) => x.hung || !x.alive);
+        if (!gone) return null;
+        const which = current.length > 1 ? ` (${hostNames(topology)[current.indexOf(gone)]})` : "";
+        return `${gone.hung ? "hung" : "died"}${which}`;
+      },
       async replace() {
-        await g.stop();
+        await stopAll();
         return await boot(attempt + 1);
       },
       timeScale: g.timeouts.scale,
@@ -115,13 +159,13 @@ async function runInGuest(
     });
     return;
   }
-  const bootMs = current!.bootMs;
+  const bootMs = current.reduce((s, g) => s + g.bootMs, 0);
   let findings: Finding[] = [];
   try {
     const driver = { kernel: facts, repo: REPO_DIR, deno: GUEST_DENO, log: req.log };
     findings = (await runOnGuest(first, suites, driver, done)).findings;
   } finally {
-    await current?.stop();
+    await stopAll();
   }
   const outside = findings.filter((f) => f.test === null);
   await done({
@@ -132,6 +176,17 @@ async function runInGuest(
     message: outside.length ? outside.map((f) => `${f.kind}: ${f.firstLine}`).join("; ") : undefined,
     findings: outside,
     details: { bootMs },
+  });
+}
+
+/**
+ * The suites that run on a topology: multi-host suites (needs.hosts > 1) only on topologies with that many
+ * hosts, and a multi-host topology runs only those (its host A would only repeat the single-host runs).
+ */
+export function suitesForHosts<S extends Pick<Suite, "name" | "needs">>(t: Topology, suites: readonly S[]): S[] {
+  return suites.filter((s) => {
+    const needs = s.needs.hosts ?? 1;
+    return t.hosts > 1 ? needs > 1 && needs <= t.hosts : needs === 1;
   });
 }
 
@@ -191,13 +246,18 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
   };
   const shard = await planShard(dir, {
     kernel: kernel.description,
-    guests: topologies.map((t) => t.name),
-    suites: applicable.map((s) => s.name),
+    // A multi-host topology runs only multi-host suites, and those run nowhere else.
+    matrix: topologies.flatMap((t) => suitesForHosts(t, applicable).map((s) => ({ guest: t.name, suite: s.name }))),
     shard: req.shard,
     shardWeights: req.shardWeights,
     reportsDir: `${REPO_DIR}/reports`,
   });
   for (const t of topologies) {
+    if (applicable.length > 0 && suitesForHosts(t, applicable).length === 0) {
+      const need = t.hosts > 1 ? "a single host" : "several hosts";
+      const names = applicable.map((s) => s.name).join(", ");
+      req.log(`lab: nothing to run on ${t.name}: ${names} ${applicable.length > 1 ? "need" : "needs"} ${need}`);
+    }
     const mine = suitesOn(shard, t.name, applicable);
     if (mine.length > 0) await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save);
   }

@@ -191,8 +191,8 @@ export async function loadWeights(file: string | undefined, reportsDir: string):
 
 export interface ShardPlanInput {
   kernel: string;
-  guests: string[];
-  suites: string[];
+  /** The cells the whole run would run, in run order (runMatrix, less the pairs that cannot run). */
+  matrix: Cell[];
   shard?: ShardSpec;
   shardWeights?: string;
   reportsDir: string;
@@ -200,7 +200,7 @@ export interface ShardPlanInput {
 
 /** The runner's hook: this run's cells, recorded with the run key in `<dir>/shard.json`. */
 export async function planShard(dir: string, p: ShardPlanInput): Promise<ShardRecord> {
-  const matrix = runMatrix(p.guests, p.suites);
+  const matrix = p.matrix;
   const weights = p.shard ? await loadWeights(p.shardWeights, p.reportsDir) : EQUAL_WEIGHTS;
   const record: ShardRecord = {
     key: { kernel: p.kernel, lab: await labCommit(), matrix },

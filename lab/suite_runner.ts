@@ -10,11 +10,22 @@ import {
   type ExecOptions,
   type ExecResult,
   gate,
+  type GuestDevice,
   type GuestFacts,
   type KernelFacts,
+  type Peer,
   type Suite,
   type SuiteContext,
 } from "../suites/contract/mod.ts";
+
+/** Another guest of a multi-host topology, driven through the first one's tests. */
+export interface RunnerPeer {
+  host: string;
+  devices: readonly GuestDevice[];
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Delivers console output (in any chunks) from now on. */
+  onConsole(listener: (chunk: string) => void): void;
+}
 
 /** What the driver needs of a guest. */
 export interface RunnerGuest {
@@ -22,6 +33,8 @@ export interface RunnerGuest {
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Delivers console output (in any chunks) from now on. */
   onConsole(listener: (chunk: string) => void): void;
+  /** The other guests sharing the topology's memory (markers and kernel reports cover them too). */
+  peers?: readonly RunnerPeer[];
   /** Why the guest cannot run commands any more (hung, died), or null. */
   lost(): string | null;
   /** Boots a fresh guest of the same kind in place of this one (after a timed-out test). */
@@ -66,13 +79,15 @@ export function notApplicable(suites: readonly Suite[], kernel: KernelFacts, fac
   });
 }
 
-/** The console watch of the guest currently in use; markers go through the kernel log. */
+/** The console watch of a guest currently in use; markers go through the kernel log. */
 class Console {
   findings: Finding[] = [];
+  /** `host`: a peer's name, put before its findings' first lines. */
+  constructor(readonly host?: string) {}
   #markers = new Set<string>();
   #waiters: (() => void)[] = [];
   watch = new ConsoleWatch({
-    onFinding: (f) => this.findings.push(f),
+    onFinding: (f) => this.findings.push(this.host ? { ...f, firstLine: `[${this.host}] ${f.firstLine}` } : f),
     onMarker: (m) => {
       if (m.type === "test-begin" || m.type === "test-end") this.#markers.add(`${m.type} ${m.name}`);
       for (const w of this.#waiters.splice(0)) w();
@@ -104,21 +119,31 @@ export async function runOnGuest(
 ): Promise<{ guest: RunnerGuest; findings: Finding[] }> {
   let guest = first;
   const consoles: Console[] = [];
+  /** The guest's console watch, then its peers'. */
   const attach = (g: RunnerGuest) => {
-    const c = new Console();
-    g.onConsole((chunk) => c.watch.feed(chunk));
-    consoles.push(c);
-    return c;
+    const hosts: { host?: string; onConsole: RunnerPeer["onConsole"] }[] = [g, ...(g.peers ?? [])];
+    return hosts.map((h) => {
+      const c = new Console(h.host);
+      h.onConsole((chunk) => c.watch.feed(chunk));
+      consoles.push(c);
+      return c;
+    });
   };
-  let con = attach(guest);
+  let cons = attach(guest);
+  /** Kernel reports of the current guest and its peers during test `id`. */
+  const ownFindings = (id: string) => cons.flatMap((c) => c.findings.filter((f) => f.test === id));
   const allFindings = () => consoles.flatMap((c) => c.findings);
   const facts = (): GuestFacts => ({ ...guest.facts, findings: () => allFindings() });
   const markerMs = o.markerWaitMs ?? 5000;
 
   const mark = async (what: "test-begin" | "test-end", id: string) => {
     if (guest.lost()) return;
-    await guest.exec(`echo 'famfs-lab: ${what} ${id}' > /dev/kmsg`, { timeoutMs: 10_000 }).catch(() => {});
-    await con.seen(`${what} ${id}`, markerMs);
+    const line = `echo 'famfs-lab: ${what} ${id}' > /dev/kmsg`;
+    const hosts = [guest, ...(guest.peers ?? [])];
+    await Promise.all(hosts.map(async (h, i) => {
+      await h.exec(line, { timeoutMs: 10_000 }).catch(() => {});
+      await cons[i].seen(`${what} ${id}`, markerMs);
+    }));
   };
 
   /** Tears a fixture down; a failure or a kernel report there is a result of its own. */
@@ -136,7 +161,7 @@ export async function runOnGuest(
       error = (e as Error).message;
     }
     await mark("test-end", id);
-    const own = con.findings.filter((f) => f.test === id);
+    const own = ownFindings(id);
     const v = decide({
       error,
       findings: own.map((f) => `${f.kind}: ${f.firstLine}`),
@@ -211,7 +236,7 @@ export async function runOnGuest(
         else error = (e as Error).message;
       }
       await mark("test-end", id);
-      const own = con.findings.filter((f) => f.test === id);
+      const own = ownFindings(id);
       const lost = guest.lost();
       const v = decide({
         outcome,
@@ -226,7 +251,7 @@ export async function runOnGuest(
         // The test may have left processes, mounts and bound devices behind: start afresh.
         o.log?.(`lab: ${id} timed out; replacing the ${guest.facts.topology} guest`);
         guest = await guest.replace();
-        con = attach(guest);
+        cons = attach(guest);
         state = undefined;
       }
     }
@@ -261,14 +286,21 @@ function contextFor(
   signal: AbortSignal,
   details: Record<string, unknown>,
 ): SuiteContext {
+  const stoppable = (exec: RunnerGuest["exec"]): RunnerGuest["exec"] => (command, opts = {}) => {
+    // A stopped test may not drive the guest any more.
+    if (signal.aborted) return Promise.reject(new Error(`test stopped: not running ${command}`));
+    const s = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
+    return exec(command, { ...opts, signal: s });
+  };
+  const peers: Peer[] = (guest.peers ?? []).map((p) => ({
+    host: p.host,
+    devices: p.devices,
+    exec: stoppable((c, o) => p.exec(c, o)),
+  }));
   return {
-    exec(command, opts = {}) {
-      // A stopped test may not drive the guest any more.
-      if (signal.aborted) return Promise.reject(new Error(`test stopped: not running ${command}`));
-      const s = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
-      return guest.exec(command, { ...opts, signal: s });
-    },
+    exec: stoppable((c, o) => guest.exec(c, o)),
     guest: facts,
+    peers,
     kernel: o.kernel,
     repo: o.repo,
     deno: o.deno,

@@ -10,6 +10,7 @@ import {
   type ExecResult,
   type KernelFacts,
   must,
+  onPeer,
   type Suite,
 } from "../suites/contract/mod.ts";
 
@@ -206,4 +207,38 @@ Deno.test("runner: a deviation is one only where the kernel's profile contract a
   });
   assert.deepEqual(brief(await run(new FakeGuest("g"), [suite], v3)), ["daxdev-error:deviation"]);
   assert.deepEqual(brief(await run(new FakeGuest("g"), [suite], ref)), ["daxdev-error:fail"]);
+});
+
+Deno.test("runner: a peer host gets the test markers, runs the test's commands, and its kernel reports fail that test", async () => {
+  const peer = new FakeGuest("b", { "mh/warns-on-b": warnBlock });
+  const a = new FakeGuest("a");
+  const guest: RunnerGuest = Object.assign(a, {
+    facts: { ...a.facts, hosts: 2 },
+    peers: [{
+      host: "host-b",
+      devices: peer.facts.devices,
+      exec: (c: string, o?: ExecOptions) => peer.exec(c, o),
+      onConsole: (f: (c: string) => void) => peer.onConsole(f),
+    }],
+  });
+  const suite = defineSuite<void>({
+    name: "mh",
+    description: "",
+    needs: { hosts: 2 },
+    tests: [
+      { name: "uses-b", run: async (ctx) => void await must(onPeer(ctx, ctx.peers[0]), "echo on-b") },
+      { name: "warns-on-b", run: () => Promise.resolve() },
+    ],
+  });
+  const rs = await run(a, [suite]);
+  assert.equal(guest.peers?.length, 1);
+  assert.deepEqual(brief(rs), ["uses-b:pass", "warns-on-b:fail"]);
+  assert.ok(peer.commands.includes("echo on-b"), "the test's command ran on host B");
+  assert.ok(!a.commands.includes("echo on-b"), "and not on host A");
+  assert.ok(peer.commands.includes("echo 'famfs-lab: test-begin mh/uses-b' > /dev/kmsg"), "B got the markers");
+  assert.match(rs[1].findings[0].firstLine, /^\[host-b\] WARNING:/);
+  // On a single-host guest the same suite is a skip that says why.
+  const single = await run(new FakeGuest("s"), [suite]);
+  assert.deepEqual(brief(single), ["uses-b:skip", "warns-on-b:skip"]);
+  assert.match(single[0].skipReason!, /needs 2 hosts sharing memory, topology pmem has 1/);
 });

@@ -43,6 +43,11 @@ export interface CxlFabric {
 
 export interface Topology {
   name: string;
+  /**
+   * Guests booted on this topology, one QEMU process each (host-a, host-b, ...). With more than
+   * one, every pmem device is shared: host-a sets its namespace up, the others probe what it wrote.
+   */
+  hosts: number;
   cpus: number;
   memoryMiB: number;
   pmem: PmemDevice[];
@@ -56,6 +61,7 @@ export class TopologyError extends Error {
   }
 }
 
+const MAX_HOSTS = 4;
 const ID = /^[a-z][a-z0-9-]{0,15}$/;
 const DRIVERS: readonly DaxDriver[] = ["device_dax", "fsdev_dax"];
 
@@ -245,6 +251,7 @@ export function parseTopology(raw: unknown, source: string): Topology {
   );
   const topo: Topology = {
     name: field(raw, "name", "string", source),
+    hosts: positiveInt(field(raw, "hosts", "number", source, 1), "hosts", source),
     cpus: positiveInt(field(raw, "cpus", "number", source, 2), "cpus", source),
     memoryMiB: positiveInt(
       field(raw, "memoryMiB", "number", source, 2048),
@@ -254,6 +261,23 @@ export function parseTopology(raw: unknown, source: string): Topology {
     pmem,
     cxl: raw.cxl === undefined ? undefined : parseCxl(field(raw, "cxl", "object", source), ids, source),
   };
+  if (topo.hosts > MAX_HOSTS) {
+    throw new TopologyError(source, `hosts ${topo.hosts}: at most ${MAX_HOSTS}`);
+  }
+  if (topo.hosts > 1) {
+    if (topo.cxl) {
+      throw new TopologyError(source, `hosts ${topo.hosts} with "cxl": only shared pmem is supported across hosts`);
+    }
+    const own = pmem.find((p) => !p.shared);
+    if (own || pmem.length === 0) {
+      throw new TopologyError(
+        source,
+        `hosts ${topo.hosts}: every pmem device must be "shared": true with a "backing" file${
+          own ? ` (${own.id} is not)` : " (there is none)"
+        }`,
+      );
+    }
+  }
   if (pmem.length > 4) {
     throw new TopologyError(
       source,
@@ -289,6 +313,12 @@ export async function loadTopology(nameOrPath: string): Promise<Topology> {
     throw new TopologyError(url, `invalid JSON: ${(e as Error).message}`);
   }
   return parseTopology(raw, url);
+}
+
+/** Run folder names of the topology's guests: host-a, host-b, ... (none for a single host). */
+export function hostNames(t: Topology): string[] {
+  if (t.hosts === 1) return [];
+  return Array.from({ length: t.hosts }, (_, i) => `host-${String.fromCharCode(97 + i)}`);
 }
 
 /** Every DAX device the guest will expose, in the order the guest setup creates them. */

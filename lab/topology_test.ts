@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { daxDevices, loadTopology, parseTopology, TopologyError } from "./topology.ts";
+import { daxDevices, hostNames, loadTopology, parseTopology, TopologyError } from "./topology.ts";
 
 Deno.test("every shipped topology loads and names its DAX devices", async () => {
   for (const name of ["default", "pmem", "cxl", "cxl-interleave", "bare"]) {
@@ -17,10 +17,19 @@ Deno.test("every shipped topology loads and names its DAX devices", async () => 
   );
 });
 
+Deno.test("the multihost topology boots two guests on one shared NVDIMM backing file", async () => {
+  const t = await loadTopology("multihost");
+  assert.equal(t.hosts, 2);
+  assert.deepEqual(hostNames(t), ["host-a", "host-b"]);
+  assert.deepEqual(t.pmem.map((p) => [p.id, p.shared, p.backing]), [["pmem0", true, "../pmem0-shared.img"]]);
+  assert.equal((await loadTopology("pmem")).hosts, 1);
+  assert.deepEqual(hostNames(await loadTopology("pmem")), []);
+});
+
 Deno.test("an unknown topology name lists the known ones", async () => {
   await assert.rejects(
     () => loadTopology("nope"),
-    /not found; use one of bare, cxl, cxl-interleave, default, pmem/,
+    /not found; use one of bare, cxl, cxl-interleave, default, multihost, pmem/,
   );
 });
 
@@ -40,6 +49,22 @@ Deno.test("bad fields are refused with the field and the fix", () => {
       /id "a" is used twice/,
     ],
     [{ pmem: [] }, /"name" must be a string/],
+    [
+      { name: "x", hosts: 2, pmem: [{ id: "p0", sizeMiB: 64 }] },
+      /hosts 2: every pmem device must be "shared": true with a "backing" file \(p0 is not\)/,
+    ],
+    [{ name: "x", hosts: 2, pmem: [] }, /hosts 2: every pmem device must be "shared".*there is none/],
+    [{ name: "x", hosts: 0 }, /hosts must be a positive integer, got 0/],
+    [{ name: "x", hosts: 5 }, /hosts 5: at most 4/],
+    [
+      {
+        name: "x",
+        hosts: 2,
+        pmem: [{ id: "p0", sizeMiB: 64, backing: "/s.img", shared: true }],
+        cxl: { devices: [], regions: [] },
+      },
+      /only shared pmem is supported across hosts/,
+    ],
     [
       { name: "x", pmem: [{ id: "p0", sizeMiB: 64, shared: true }] },
       /"shared": true needs a "backing" file/,

@@ -113,6 +113,8 @@ export interface BootOptions {
   hangMs?: number;
   /** --accel: skip the KVM probe. */
   accel?: Accel;
+  /** Index of this guest on a multi-host topology (0: host-a, which sets the shared media up). */
+  host?: number;
 }
 
 export class Guest {
@@ -187,7 +189,7 @@ export class Guest {
     await Deno.writeTextFile(`${runDir}/sshd_config`, renderSshdConfig());
     await Deno.writeTextFile(
       `${runDir}/setup.sh`,
-      renderSetupScript(opts.topology),
+      renderSetupScript(opts.topology, opts.host ?? 0),
     );
     await Deno.writeTextFile(
       `${runDir}/topology.json`,
@@ -415,7 +417,13 @@ async function writeRepro(
   const text = `#!/bin/sh
 # Boots the guest of this run again by hand.
 #   kernel:   ${opts.kernelDescription}
-#   topology: ${opts.topology.name}
+#   topology: ${opts.topology.name}${
+    opts.topology.hosts > 1
+      ? `, host ${(opts.host ?? 0) + 1} of ${opts.topology.hosts}` +
+        "\n# The hosts share the pmem backing file (QEMU makes it anew if it is gone): run host-a's repro.sh" +
+        '\n# first, the others\' once its console shows "famfs-lab: ready" (host-a sets the namespace up).'
+      : ""
+  }
 # The serial console goes to ./console.log (follow it with: tail -f console.log).
 # Log in when "famfs-lab: ready" appears:
 #   ssh -i ./id_ed25519 -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -p ${port} root@127.0.0.1

@@ -8,8 +8,20 @@ import { suite as famfsIo } from "./famfs_io/suite.ts";
 import { suite as getDaxdev } from "./get_daxdev/suite.ts";
 import { suite as getFmap } from "./get_fmap/suite.ts";
 import { suite as fileEdges } from "./file_edges/suite.ts";
+import { suite as multihost } from "./multihost/suite.ts";
 
 // Quick, specific suites first: `lab sensitivity` runs a mutant suite by suite in this order and
-// stops at the first that catches it. get_fmap comes last: its hostile maps provoke one-time
-// kernel warnings (WARN_ON_ONCE) and can leave a daemon slow to stop, which must not spoil others.
-export const SUITES: Suite[] = [smoke, getDaxdev, fileEdges, permissionNodev, famfsIo, teardown, throughput, getFmap];
+// stops at the first that catches it. get_fmap comes last of the single-host suites: its hostile maps provoke
+// one-time kernel warnings (WARN_ON_ONCE) and can leave a daemon slow to stop, which must not spoil others.
+// multihost runs only on multi-host topologies (lab/run.ts suitesForHosts), where nothing else runs.
+export const SUITES: Suite[] = [
+  smoke,
+  getDaxdev,
+  fileEdges,
+  permissionNodev,
+  famfsIo,
+  teardown,
+  throughput,
+  getFmap,
+  multihost,
+];

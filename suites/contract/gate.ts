@@ -23,5 +23,13 @@ export function gate(needs: Needs, kernel: KernelFacts, guest: GuestFacts): Gate
       reason: `needs ${needs.devices} DAX devices, topology ${guest.topology} has ${guest.devices.length}`,
     };
   }
+  const hosts = guest.hosts ?? 1;
+  if (needs.hosts && hosts < needs.hosts) {
+    return {
+      run: false,
+      notApplicable: false,
+      reason: `needs ${needs.hosts} hosts sharing memory, topology ${guest.topology} has ${hosts} (-t multihost)`,
+    };
+  }
   return { run: true };
 }

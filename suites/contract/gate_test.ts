@@ -40,3 +40,12 @@ Deno.test("gate: flavour and device count are skips that say why", () => {
   assert.match(d.run ? "" : d.reason, /needs 2 DAX devices, topology pmem has 1/);
   assert.deepEqual(gate({ devices: 2 }, ref, guest(2)), { run: true });
 });
+
+Deno.test("gate: a suite needing two hosts is a skip on a single-host topology and runs on a shared one", () => {
+  const g = gate({ hosts: 2 }, ref, guest(1));
+  assert.equal(g.run, false);
+  assert.equal(g.run ? true : g.notApplicable, false);
+  assert.match(g.run ? "" : g.reason, /needs 2 hosts sharing memory, topology pmem has 1/);
+  assert.deepEqual(gate({ hosts: 2 }, ref, { ...guest(1), topology: "multihost", hosts: 2 }), { run: true });
+  assert.equal(gate({ hosts: 3 }, ref, { ...guest(1), hosts: 2 }).run, false);
+});

@@ -50,6 +50,8 @@ export interface ConsoleFinding {
 
 export interface GuestFacts {
   topology: string;
+  /** Guests of the topology that map the same memory (1 when absent). */
+  hosts?: number;
   declared: readonly DeclaredDevice[];
   devices: readonly GuestDevice[];
   /** Every kernel report on the console since boot. */
@@ -71,11 +73,22 @@ export interface KernelFacts {
   famfs: FamfsSupport | null;
 }
 
+/** Another guest of a multi-host topology: it maps the same memory devices as the test's own guest. */
+export interface Peer {
+  /** Its run folder name, e.g. "host-b". */
+  host: string;
+  /** Runs a shell command in that guest (stopped with the test, like SuiteContext.exec). */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  devices: readonly GuestDevice[];
+}
+
 /** What a test sees: the guest, the kernel, where things are, a signal and a recorder. */
 export interface SuiteContext {
   /** Runs a shell command in the guest. Aborting `signal` (or the test's) kills it. */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   guest: GuestFacts;
+  /** The other guests of a multi-host topology (empty on a single host); tests that use them need `hosts`. */
+  peers: readonly Peer[];
   kernel: KernelFacts;
   /** The lab checkout, at the same path in the guest (host root over 9p). */
   repo: string;
@@ -101,6 +114,8 @@ export interface Needs {
   devices?: number;
   /** This kernel flavour (e.g. kmemleak needs "debug"). */
   flavour?: Flavour;
+  /** At least this many guests sharing the topology's memory (ctx.peers holds the others). */
+  hosts?: number;
 }
 
 /** A test's own result; throwing fails the test. */
@@ -141,6 +156,16 @@ export interface Suite<S = unknown> {
   needs: Needs;
   fixture?: Fixture<S>;
   tests: readonly Test<S>[];
+}
+
+/** The context of `ctx`'s test as seen from `peer`: same kernel, repo and signal; the peer's shell and devices. */
+export function onPeer(ctx: SuiteContext, peer: Peer): SuiteContext {
+  return {
+    ...ctx,
+    exec: peer.exec,
+    guest: { ...ctx.guest, devices: peer.devices },
+    peers: [],
+  };
 }
 
 /** Lets a list of suites with different fixture states be held in one array. */

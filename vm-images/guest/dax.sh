@@ -24,16 +24,39 @@ record() {
 	echo "$1 /dev/$2 $3 $(cat /sys/bus/dax/devices/$2/size)" >> /run/lab/devices.txt
 }
 
-# pmem_devdax ID INDEX DRIVER: the INDEX-th NVDIMM's namespace (regions are numbered after
+# pmem_devdax ID INDEX DRIVER [MAP]: the INDEX-th NVDIMM's namespace (regions are numbered after
 # any other nd bus, e.g. CXL's, so count the raw namespaces rather than trusting region names).
+# MAP is where the kernel keeps the struct pages of the namespace: dev (default, on the NVDIMM
+# itself) or mem (guest RAM). Media shared with another guest needs mem: on the device, every
+# guest's kernel would keep its page state (refcounts, folio order, mapping) in the same bytes.
 pmem_devdax() {
 	ns=$(ls /sys/bus/nd/devices | grep '^namespace[0-9]*\.0$' | sort -V | sed -n "$(($2 + 1))p")
 	[ -n "$ns" ] || { fail "$1" "no namespace for NVDIMM $2"; return 1; }
-	out=$(ndctl create-namespace -f -e "$ns" -m devdax -a 2M 2>&1) || {
+	out=$(ndctl create-namespace -f -e "$ns" -m devdax -M "${4:-dev}" -a 2M 2>&1) || {
 		fail "$1" "ndctl create-namespace $ns: $out"
 		return 1
 	}
 	dax=$(echo "$out" | sed -n 's/.*"chardev":"\(dax[0-9.]*\)".*/\1/p')
+	bind_dax "$dax" "$3" || { fail "$1" "cannot bind $dax to $3"; return 1; }
+	record "$1" "$dax" "$3"
+}
+
+# pmem_devdax_probed ID INDEX DRIVER: the INDEX-th NVDIMM's namespace as another host already
+# made it devdax on the shared media: the kernel probed its info block at boot, so use that
+# device (re-creating the namespace would rewrite the info block under the other host).
+pmem_devdax_probed() {
+	ns=$(ls /sys/bus/nd/devices | grep '^namespace[0-9]*\.0$' | sort -V | sed -n "$(($2 + 1))p")
+	[ -n "$ns" ] || { fail "$1" "no namespace for NVDIMM $2"; return 1; }
+	out=$(ndctl list -N -n "$ns" 2>&1)
+	dax=$(echo "$out" | sed -n 's/.*"chardev":"\(dax[0-9.]*\)".*/\1/p')
+	[ -n "$dax" ] || { fail "$1" "$ns is not devdax (no info block from the first host?): $out"; return 1; }
+	# Its struct pages must be in this guest's RAM, not on the media the hosts share.
+	holder=$(cat "/sys/bus/nd/devices/$ns/holder")
+	memmap=$(cat "/sys/bus/nd/devices/$holder/mode" 2>/dev/null)
+	[ "$memmap" = ram ] || {
+		fail "$1" "$ns keeps its struct pages on the shared media (mode ${memmap:-unknown}; the first host needs -M mem)"
+		return 1
+	}
 	bind_dax "$dax" "$3" || { fail "$1" "cannot bind $dax to $3"; return 1; }
 	record "$1" "$dax" "$3"
 }
