@@ -7,6 +7,7 @@ import { cacheDir, exists, processArgs, REPO_DIR } from "./cache.ts";
 import { type GuestDevice, parseDevices, renderSetupScript, renderSshdConfig } from "./guest_setup.ts";
 import { Qmp } from "./qmp.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
+import type { PhaseClock } from "./phases.ts";
 import { GuestShell } from "./ssh.ts";
 import type { Topology } from "./topology.ts";
 
@@ -113,6 +114,8 @@ export interface BootOptions {
   hangMs?: number;
   /** --accel: skip the KVM probe. */
   accel?: Accel;
+  /** Times the boot's phases (and the stop's) when given. */
+  phases?: PhaseClock;
 }
 
 export class Guest {
@@ -167,32 +170,18 @@ export class Guest {
 
   static async boot(opts: BootOptions): Promise<Guest> {
     installSignalHandlers();
-    const { accel } = await chooseAccel({
-      kernelImage: opts.kernelImage,
-      override: opts.accel,
-      log: opts.log ?? console.error,
-    });
+    const time = <T>(name: string, f: () => Promise<T>) => opts.phases ? opts.phases.time(name, f) : f();
     const runDir = opts.runDir;
-    await Deno.mkdir(runDir, { recursive: true });
-    const port = freePort();
-    // A reused --run-id keeps old keys; ssh-keygen would stop to ask before overwriting them.
-    for (const [key, comment] of [["id_ed25519", "famfs-lab-client"], ["ssh_host_ed25519_key", "famfs-lab-guest"]]) {
-      for (const ext of ["", ".pub"]) await Deno.remove(`${runDir}/${key}${ext}`).catch(() => {});
-      await $({ quiet: true, stdin: "ignore" })`ssh-keygen -q -t ed25519 -N ${""} -C ${comment} -f ${runDir}/${key}`;
-    }
-    await Deno.copyFile(
-      `${runDir}/id_ed25519.pub`,
-      `${runDir}/authorized_keys`,
-    );
-    await Deno.writeTextFile(`${runDir}/sshd_config`, renderSshdConfig());
-    await Deno.writeTextFile(
-      `${runDir}/setup.sh`,
-      renderSetupScript(opts.topology),
-    );
-    await Deno.writeTextFile(
-      `${runDir}/topology.json`,
-      JSON.stringify(opts.topology, null, 2) + "\n",
-    );
+    // The accelerator verdict (cached) and the run folder's files do not depend on each other.
+    const [{ accel }, port] = await Promise.all([
+      time("accel", () =>
+        chooseAccel({
+          kernelImage: opts.kernelImage,
+          override: opts.accel,
+          log: opts.log ?? console.error,
+        })),
+      time("run-folder", () => prepareRunFolder(runDir, opts.topology)),
+    ]);
     const argv = renderQemuArgs({
       topology: opts.topology,
       kernel: opts.kernelImage,
@@ -204,28 +193,30 @@ export class Guest {
     });
     await writeRepro(runDir, argv, opts, port);
     const t = timeouts(accel, opts.debugKernel);
+    const started = Date.now();
     const g = new Guest(opts, argv, { ...t, hangMs: opts.hangMs ?? t.hangMs });
     await Deno.mkdir(`${cacheDir()}/running`, { recursive: true });
     await Deno.writeTextFile(
       g.#registry,
       JSON.stringify({ lab: Deno.pid, qemu: g.#child.pid, runDir }),
     );
-    const started = Date.now();
     try {
-      await g.#waitFor(
-        /famfs-lab: ready /,
-        g.timeouts.bootMs,
-        "the guest init to report ready",
-      );
+      await time("boot-to-init-ready", () =>
+        g.#waitFor(
+          /famfs-lab: ready /,
+          g.timeouts.bootMs,
+          "the guest init to report ready",
+        ));
       const key = await Deno.readTextFile(`${runDir}/id_ed25519`);
       const hostKey = await Deno.readTextFile(
         `${runDir}/ssh_host_ed25519_key.pub`,
       );
-      g.ssh = await GuestShell.whenReady(
-        { port, privateKey: key, hostPublicKey: hostKey },
-        g.timeouts.bootMs,
-        () => g.alive,
-      );
+      g.ssh = await time("ssh-ready", () =>
+        GuestShell.whenReady(
+          { port, privateKey: key, hostPublicKey: hostKey },
+          g.timeouts.bootMs,
+          () => g.alive,
+        ));
       g.bootMs = Date.now() - started;
       g.#watchHang = true;
       g.devices = parseDevices(
@@ -341,6 +332,12 @@ export class Guest {
 
   /** Powers off through sysrq, falls back to QMP quit, then SIGKILL; removes run temp files. */
   async stop(): Promise<void> {
+    const phases = this.opts.phases;
+    await (phases ? phases.time("stop", () => this.#stop()) : this.#stop());
+  }
+
+  async #stop(): Promise<void> {
+    const t0 = performance.now();
     if (this.alive) {
       try {
         // Asynchronous power-off: the guest init stays alive, so no false "kill init" panic.
@@ -348,11 +345,13 @@ export class Guest {
           timeoutMs: 5000,
         });
       } catch { /* guest may already be gone */ }
+      this.opts.phases?.since("poweroff-request", t0);
       this.ssh?.close();
       await Promise.race([
         this.#status,
         new Promise((r) => setTimeout(r, this.timeouts.shutdownMs)),
       ]);
+      this.opts.phases?.since("poweroff-to-qemu-exit", t0);
     }
     if (this.alive) {
       try {
@@ -401,6 +400,25 @@ export class Guest {
   async wait(): Promise<Deno.CommandStatus> {
     return await this.#status;
   }
+}
+
+/** Writes the files the guest reads at boot (keys, sshd config, setup script); returns a free SSH port. */
+async function prepareRunFolder(runDir: string, topology: Topology): Promise<number> {
+  await Deno.mkdir(runDir, { recursive: true });
+  // A reused --run-id keeps old keys; ssh-keygen would stop to ask before overwriting them.
+  await Promise.all(
+    [["id_ed25519", "famfs-lab-client"], ["ssh_host_ed25519_key", "famfs-lab-guest"]].map(async ([key, comment]) => {
+      for (const ext of ["", ".pub"]) await Deno.remove(`${runDir}/${key}${ext}`).catch(() => {});
+      await $({ quiet: true, stdin: "ignore" })`ssh-keygen -q -t ed25519 -N ${""} -C ${comment} -f ${runDir}/${key}`;
+    }),
+  );
+  await Promise.all([
+    Deno.copyFile(`${runDir}/id_ed25519.pub`, `${runDir}/authorized_keys`),
+    Deno.writeTextFile(`${runDir}/sshd_config`, renderSshdConfig()),
+    Deno.writeTextFile(`${runDir}/setup.sh`, renderSetupScript(topology)),
+    Deno.writeTextFile(`${runDir}/topology.json`, JSON.stringify(topology, null, 2) + "\n"),
+  ]);
+  return freePort();
 }
 
 async function writeRepro(
