@@ -9,6 +9,7 @@ import { buildSummary } from "./report/summary.ts";
 import { writeRunReports } from "./report/write.ts";
 import { planShard, suitesOn } from "./shard.ts";
 import { daxDevices, loadTopology, type Topology } from "./topology.ts";
+import { GuestTimer, type GuestTiming, renderTiming } from "./timing/record.ts";
 import { Guest } from "./vm.ts";
 import { type NotApplicable, notApplicable, type RunnerGuest, runOnGuest } from "./suite_runner.ts";
 import { SUITES } from "../suites/index.ts";
@@ -63,22 +64,25 @@ async function runInGuest(
   req: RunRequest,
   runDir: string,
   done: (r: TestResult) => Promise<void>,
+  timer: GuestTimer,
 ): Promise<void> {
   const declared = daxDevices(topology);
   let current: Guest | undefined;
   const boot = async (attempt: number): Promise<RunnerGuest> => {
     const relay = consoleRelay();
-    const g = await Guest.boot({
-      topology,
-      kernelImage: kernel.image,
-      kernelDescription: kernel.description,
-      debugKernel: req.kernel.flavour === "debug",
-      runDir: attempt === 0 ? runDir : `${runDir}/replacement-${attempt}`,
-      append: req.append,
-      accel: req.accel,
-      onConsole: relay.feed,
-      log: req.log,
-    });
+    const g = await timer.boot(() =>
+      Guest.boot({
+        topology,
+        kernelImage: kernel.image,
+        kernelDescription: kernel.description,
+        debugKernel: req.kernel.flavour === "debug",
+        runDir: attempt === 0 ? runDir : `${runDir}/replacement-${attempt}`,
+        append: req.append,
+        accel: req.accel,
+        onConsole: relay.feed,
+        log: req.log,
+      })
+    );
     current = g;
     req.log(`lab: ${topology.name} guest ready in ${(g.bootMs / 1000).toFixed(1)} s`);
     const devices: GuestDevice[] = g.devices.map((d) => ({
@@ -94,7 +98,7 @@ async function runInGuest(
       onConsole: relay.attach,
       lost: () => (g.hung ? "hung" : g.alive ? null : "died"),
       async replace() {
-        await g.stop();
+        await timer.stop(() => g.stop());
         return await boot(attempt + 1);
       },
       timeScale: g.timeouts.scale,
@@ -118,10 +122,10 @@ async function runInGuest(
   const bootMs = current!.bootMs;
   let findings: Finding[] = [];
   try {
-    const driver = { kernel: facts, repo: REPO_DIR, deno: GUEST_DENO, log: req.log };
+    const driver = { kernel: facts, repo: REPO_DIR, deno: GUEST_DENO, log: req.log, timer };
     findings = (await runOnGuest(first, suites, driver, done)).findings;
   } finally {
-    await current?.stop();
+    if (current) await timer.stop(() => current!.stop());
   }
   const outside = findings.filter((f) => f.test === null);
   await done({
@@ -197,9 +201,21 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
     shardWeights: req.shardWeights,
     reportsDir: `${REPO_DIR}/reports`,
   });
+  const timings: GuestTiming[] = [];
   for (const t of topologies) {
     const mine = suitesOn(shard, t.name, applicable);
-    if (mine.length > 0) await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save);
+    if (mine.length === 0) continue;
+    const timer = new GuestTimer(t.name);
+    timings.push(timer.timing);
+    try {
+      await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save, timer);
+    } finally {
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(
+        `${dir}/timing.json`,
+        renderTiming({ runId, wallMs: Date.now() - started.getTime(), guests: timings }),
+      );
+    }
   }
   return { dir, results, kernel: facts, notApplicable: na };
 }

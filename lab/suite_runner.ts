@@ -5,6 +5,7 @@
 // through RunnerGuest, so tests hand it a fake guest that replays captured consoles.
 import { ConsoleWatch, type Finding } from "./kmsg.ts";
 import type { TestResult } from "./report/result.ts";
+import type { GuestTimer } from "./timing/record.ts";
 import {
   decide,
   type ExecOptions,
@@ -41,6 +42,8 @@ export interface RunnerOptions {
   /** How long a stopped test may take to settle before the guest is replaced anyway. */
   settleMs?: number;
   log?: (line: string) => void;
+  /** Times each test and its guest commands (timing.json). */
+  timer?: GuestTimer;
 }
 
 /** A suite that does not apply to the kernel at all (e.g. famfs suites on a stock kernel). */
@@ -117,7 +120,7 @@ export async function runOnGuest(
 
   const mark = async (what: "test-begin" | "test-end", id: string) => {
     if (guest.lost()) return;
-    await guest.exec(`echo 'famfs-lab: ${what} ${id}' > /dev/kmsg`, { timeoutMs: 10_000 }).catch(() => {});
+    await timedExec(guest, o, `echo 'famfs-lab: ${what} ${id}' > /dev/kmsg`, { timeoutMs: 10_000 }).catch(() => {});
     await con.seen(`${what} ${id}`, markerMs);
   };
 
@@ -126,6 +129,7 @@ export async function runOnGuest(
     const id = `${suite.name}/fixture-teardown`;
     const started = Date.now();
     if (guest.lost()) return;
+    o.timer?.begin(suite.name, "fixture-teardown");
     await mark("test-begin", id);
     let error: string | undefined;
     try {
@@ -136,6 +140,7 @@ export async function runOnGuest(
       error = (e as Error).message;
     }
     await mark("test-end", id);
+    o.timer?.end();
     const own = con.findings.filter((f) => f.test === id);
     const v = decide({
       error,
@@ -191,6 +196,7 @@ export async function runOnGuest(
       const limit = Math.round((test.timeoutMs ?? o.defaultTestMs ?? DEFAULT_TEST_MS) * guest.timeScale);
       const ac = new AbortController();
       const ctx = contextFor(guest, facts(), o, ac.signal, details);
+      o.timer?.begin(suite.name, test.name);
       await mark("test-begin", id);
       let outcome, error: string | undefined, timedOut: number | undefined;
       try {
@@ -211,6 +217,7 @@ export async function runOnGuest(
         else error = (e as Error).message;
       }
       await mark("test-end", id);
+      o.timer?.end();
       const own = con.findings.filter((f) => f.test === id);
       const lost = guest.lost();
       const v = decide({
@@ -254,6 +261,10 @@ async function withLimit<T>(p: Promise<T>, ms: number, ac: AbortController, sett
   }
 }
 
+function timedExec(guest: RunnerGuest, o: RunnerOptions, command: string, opts: ExecOptions): Promise<ExecResult> {
+  return o.timer ? o.timer.exec(command, () => guest.exec(command, opts)) : guest.exec(command, opts);
+}
+
 function contextFor(
   guest: RunnerGuest,
   facts: GuestFacts,
@@ -266,7 +277,7 @@ function contextFor(
       // A stopped test may not drive the guest any more.
       if (signal.aborted) return Promise.reject(new Error(`test stopped: not running ${command}`));
       const s = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
-      return guest.exec(command, { ...opts, signal: s });
+      return timedExec(guest, o, command, { ...opts, signal: s });
     },
     guest: facts,
     kernel: o.kernel,
