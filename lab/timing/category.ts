@@ -2,12 +2,12 @@
 // told by these categories (a guest `deno run` costs seconds of start-up under TCG alone).
 
 export const EXEC_CATEGORIES = [
-  "marker",
+  "deno-run",
   "daemon-start",
   "daemon-stop",
-  "deno-run",
   "wait",
   "shell",
+  "marker",
 ] as const;
 
 /**
