@@ -164,7 +164,7 @@ async function cmdExec(o: LabOptions): Promise<number> {
       }));
     return r.code ?? 128;
   } finally {
-    await g.stop();
+    await g.stop({ poweroff: false });
     await Deno.writeTextFile(`${runDir}/phases.json`, renderPhases(phases));
   }
 }

@@ -330,15 +330,25 @@ export class Guest {
     await this.ssh.exec(`echo ${shellQuote([text])} > /dev/kmsg`);
   }
 
-  /** Powers off through sysrq, falls back to QMP quit, then SIGKILL; removes run temp files. */
-  async stop(): Promise<void> {
+  /**
+   * Powers off through sysrq, falls back to QMP quit, then SIGKILL; removes run temp files.
+   * `poweroff: false` is for a guest with nothing to keep (`lab exec`: its root is the host's, over
+   * 9p, and DAX backing files are shared mappings of host files): it waits only until the console
+   * shows everything the guest's kernel logged so far, then quits QEMU.
+   */
+  async stop(opts: { poweroff?: boolean } = {}): Promise<void> {
     const phases = this.opts.phases;
-    await (phases ? phases.time("stop", () => this.#stop()) : this.#stop());
+    const stop = () => this.#stop(opts.poweroff ?? true);
+    await (phases ? phases.time("stop", stop) : stop());
   }
 
-  async #stop(): Promise<void> {
+  async #stop(poweroff: boolean): Promise<void> {
     const t0 = performance.now();
-    if (this.alive) {
+    if (this.alive && !poweroff) {
+      await this.#consoleCaughtUp();
+      this.opts.phases?.since("console-caught-up", t0);
+      this.ssh?.close();
+    } else if (this.alive) {
       try {
         // Asynchronous power-off: the guest init stays alive, so no false "kill init" panic.
         await this.ssh?.exec("sync; echo o > /proc/sysrq-trigger", {
@@ -370,6 +380,15 @@ export class Guest {
     this.#stopFollow = true;
     await this.#follow;
     await this.#cleanup();
+  }
+
+  /** Logs a line in the guest and waits (briefly) until the console shows it: the log before it is in console.log. */
+  async #consoleCaughtUp(): Promise<void> {
+    const line = `famfs-lab: console-check ${crypto.randomUUID()}`;
+    try {
+      await this.ssh?.exec(`echo '${line}' > /dev/kmsg`, { timeoutMs: 5000 });
+      await this.#waitFor(new RegExp(line), 5000, "the console to catch up");
+    } catch { /* a guest that died or hung has nothing more to print */ }
   }
 
   /** Synchronous last resort (signal handlers): SIGKILL QEMU and drop temp files. */
@@ -405,6 +424,8 @@ export class Guest {
 /** Writes the files the guest reads at boot (keys, sshd config, setup script); returns a free SSH port. */
 async function prepareRunFolder(runDir: string, topology: Topology): Promise<number> {
   await Deno.mkdir(runDir, { recursive: true });
+  // A reused --run-id: the console follower must not read the old console (QEMU truncates it later).
+  await Deno.remove(`${runDir}/console.log`).catch(() => {});
   // A reused --run-id keeps old keys; ssh-keygen would stop to ask before overwriting them.
   await Promise.all(
     [["id_ed25519", "famfs-lab-client"], ["ssh_host_ed25519_key", "famfs-lab-guest"]].map(async ([key, comment]) => {
