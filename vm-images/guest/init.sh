@@ -8,7 +8,8 @@ export HOME=/root
 say() { echo "famfs-lab: $*"; }
 
 # Every program start costs 0.1-0.3 s under TCG (read over 9p, linked, run): the mounts are
-# two `mount -a` calls, and sshd starts in the background while the rest of the setup runs.
+# two `mount -a` calls, sshd starts in the background while the rest of the setup runs, and
+# shell builtins stand in for hostname and cut.
 here=${0%/*}
 mount -t proc proc /proc
 mount -a -T "$here/fstab.early"
@@ -27,7 +28,7 @@ fi
 # Warnings (level 4) and kmemleak notices (level 6) must reach the console watch.
 echo 7 > /proc/sys/kernel/printk
 echo 1 > /proc/sys/kernel/sysrq
-hostname famfs-lab
+echo famfs-lab > /proc/sys/kernel/hostname
 
 . "$repo/vm-images/guest/dax.sh"
 : > /run/lab/devices.txt
@@ -35,11 +36,13 @@ hostname famfs-lab
 
 # sshd's parent exits once it has forked the daemon (the host retries until it listens).
 wait $sshd || say "fatal: sshd did not start"
-say "ready $(cut -d' ' -f1 /proc/uptime)"
+read -r up _ < /proc/uptime
+say "ready $up"
 
 # PID 1 must outlive a sysrq power-off request (its exit would panic the kernel), and its
 # heartbeat tells the host's hang watch that the guest is alive while tests are quiet.
 while :; do
 	sleep "${FAMFS_LAB_HEARTBEAT:-10}"
-	echo "famfs-lab: heartbeat $(cut -d' ' -f1 /proc/uptime)"
+	read -r up _ < /proc/uptime
+	say "heartbeat $up"
 done
