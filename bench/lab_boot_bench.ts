@@ -7,6 +7,7 @@ import { renderQemuArgs } from "../lab/qemu_args.ts";
 import { TEST_KERNELS } from "../lab/test_kernels.ts";
 import { loadTopology } from "../lab/topology.ts";
 import { chooseAccel } from "../lab/accel.ts";
+import type { Phase } from "../lab/phases.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 
@@ -44,6 +45,8 @@ try {
     accel,
   });
   const bareTimes: number[] = [], labTimes: number[] = [];
+  // Phase name -> its duration in each round (from the phases.json `lab exec` leaves in its run folder).
+  const phaseMs = new Map<string, number[]>();
   for (let i = 0; i < ROUNDS; i++) {
     bareTimes.push(await timed(bare[0], bare.slice(1)));
     labTimes.push(
@@ -62,11 +65,17 @@ try {
         "true",
       ]),
     );
+    const { phases } = JSON.parse(
+      await Deno.readTextFile(`${REPO_DIR}/reports/bench-${i}/bare/phases.json`),
+    ) as { phases: Phase[] };
+    for (const p of phases) phaseMs.set(p.name, [...phaseMs.get(p.name) ?? [], p.ms]);
     console.error(
       `round ${i + 1}: bare ${bareTimes.at(-1)!.toFixed(2)} s, lab exec ${labTimes.at(-1)!.toFixed(2)} s`,
     );
   }
   const b = median(bareTimes), l = median(labTimes);
+  console.log("boot: lab exec phases (median s; 'stop' holds the poweroff phases):");
+  for (const [name, ms] of phaseMs) console.log(`  ${name.padEnd(22)} ${(median(ms) / 1000).toFixed(2)}`);
   console.log(
     `boot: bare QEMU boot+poweroff median ${b.toFixed(2)} s; lab exec -- true median ${l.toFixed(2)} s`,
   );

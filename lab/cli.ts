@@ -7,6 +7,7 @@ import { buildKernel, type Kernel, KernelBuildError } from "./kernel.ts";
 import { checkChoices, type LabOptions, parseOptions, UsageError } from "./options.ts";
 import { ProfileDetectError } from "./profile_detect.ts";
 import { PatchApplyError, SeriesError } from "./patches.ts";
+import { PhaseClock, renderPhases } from "./phases.ts";
 import { provision, ProvisionError } from "./provision.ts";
 import { QmpError } from "./qmp.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
@@ -116,17 +117,19 @@ async function printDryRun(o: LabOptions, runDir: (topology: string) => string, 
   }
 }
 
-async function bootFor(o: LabOptions, runDir: string): Promise<Guest | null> {
+async function bootFor(o: LabOptions, runDir: string, phases?: PhaseClock): Promise<Guest | null> {
   if (o.dryRun) {
     await printDryRun(o, () => runDir);
     return null;
   }
-  const topology = await loadTopology(o.topology);
-  await provision(log);
-  await reapOrphans(log);
-  const k = await kernelFor(o);
+  const time = <T>(name: string, f: () => Promise<T>) => phases ? phases.time(name, f) : f();
+  const topology = await time("topology", () => loadTopology(o.topology));
+  await time("provision-check", () => provision(log));
+  await time("reap-orphans", () => reapOrphans(log));
+  const k = await time("kernel-lookup", () => kernelFor(o));
   log(`lab: booting ${topology.name} guest (console: ${runDir}/console.log)`);
   const g = await Guest.boot({
+    phases,
     topology,
     kernelImage: k.image,
     kernelDescription: k.description,
@@ -156,15 +159,20 @@ async function cmdExec(o: LabOptions): Promise<number> {
     );
   }
   const runDir = guestRunDir(o, "exec");
-  const g = await bootFor(o, runDir);
+  // Counted from the start of the Deno runtime: the first phase is loading the lab's modules.
+  const phases = new PhaseClock(0);
+  phases.since("start-and-imports", 0);
+  const g = await bootFor(o, runDir, phases);
   if (!g) return 0;
   try {
-    const r = await g.ssh.exec(shellQuote(o.rest), {
-      onOutput: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
-    });
+    const r = await phases.time("command", () =>
+      g.ssh.exec(shellQuote(o.rest), {
+        onOutput: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
+      }));
     return r.code ?? 128;
   } finally {
-    await g.stop();
+    await g.stop({ poweroff: false });
+    await Deno.writeTextFile(`${runDir}/phases.json`, renderPhases(phases));
   }
 }
 

@@ -9,6 +9,7 @@ import { buildSummary } from "./report/summary.ts";
 import { writeRunReports } from "./report/write.ts";
 import { planShard, suitesOn } from "./shard.ts";
 import { daxDevices, hostNames, loadTopology, type Topology } from "./topology.ts";
+import { GuestTimer, type GuestTiming, renderTiming } from "./timing/record.ts";
 import { Guest } from "./vm.ts";
 import { type NotApplicable, notApplicable, type RunnerGuest, type RunnerPeer, runOnGuest } from "./suite_runner.ts";
 import { SUITES } from "../suites/index.ts";
@@ -76,6 +77,7 @@ async function runInGuest(
   req: RunRequest,
   runDir: string,
   done: (r: TestResult) => Promise<void>,
+  timer: GuestTimer,
 ): Promise<void> {
   const declared = daxDevices(topology);
   let current: Guest[] = [];
@@ -100,18 +102,20 @@ async function runInGuest(
     const relays = layout.dirs.map(() => consoleRelay());
     // One after the other: the first host sets up the shared namespaces the others probe at boot.
     for (const [i, dir] of layout.dirs.entries()) {
-      const g = await Guest.boot({
-        topology,
-        kernelImage: kernel.image,
-        kernelDescription: kernel.description,
-        debugKernel: req.kernel.flavour === "debug",
-        runDir: dir,
-        append: req.append,
-        accel: req.accel,
-        onConsole: relays[i].feed,
-        log: req.log,
-        host: i,
-      }).catch(async (e) => {
+      const g = await timer.boot(() =>
+        Guest.boot({
+          topology,
+          kernelImage: kernel.image,
+          kernelDescription: kernel.description,
+          debugKernel: req.kernel.flavour === "debug",
+          runDir: dir,
+          append: req.append,
+          accel: req.accel,
+          onConsole: relays[i].feed,
+          log: req.log,
+          host: i,
+        })
+      ).catch(async (e) => {
         await stopAll();
         throw e;
       });
@@ -138,7 +142,7 @@ async function runInGuest(
         return `${gone.hung ? "hung" : "died"}${which}`;
       },
       async replace() {
-        await stopAll();
+        await timer.stop(stopAll);
         return await boot(attempt + 1);
       },
       timeScale: g.timeouts.scale,
@@ -162,10 +166,10 @@ async function runInGuest(
   const bootMs = current.reduce((s, g) => s + g.bootMs, 0);
   let findings: Finding[] = [];
   try {
-    const driver = { kernel: facts, repo: REPO_DIR, deno: GUEST_DENO, log: req.log };
+    const driver = { kernel: facts, repo: REPO_DIR, deno: GUEST_DENO, log: req.log, timer };
     findings = (await runOnGuest(first, suites, driver, done)).findings;
   } finally {
-    await stopAll();
+    await timer.stop(stopAll);
   }
   const outside = findings.filter((f) => f.test === null);
   await done({
@@ -252,6 +256,7 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
     shardWeights: req.shardWeights,
     reportsDir: `${REPO_DIR}/reports`,
   });
+  const timings: GuestTiming[] = [];
   for (const t of topologies) {
     if (applicable.length > 0 && suitesForHosts(t, applicable).length === 0) {
       const need = t.hosts > 1 ? "a single host" : "several hosts";
@@ -259,7 +264,18 @@ export async function runSuites(req: RunRequest): Promise<RunOutcome> {
       req.log(`lab: nothing to run on ${t.name}: ${names} ${applicable.length > 1 ? "need" : "needs"} ${need}`);
     }
     const mine = suitesOn(shard, t.name, applicable);
-    if (mine.length > 0) await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save);
+    if (mine.length === 0) continue;
+    const timer = new GuestTimer(t.name);
+    timings.push(timer.timing);
+    try {
+      await runInGuest(t, kernel, facts, mine, req, `${dir}/${t.name}`, save, timer);
+    } finally {
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(
+        `${dir}/timing.json`,
+        renderTiming({ runId, wallMs: Date.now() - started.getTime(), guests: timings }),
+      );
+    }
   }
   return { dir, results, kernel: facts, notApplicable: na };
 }

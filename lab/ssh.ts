@@ -49,7 +49,7 @@ export class GuestShell {
     });
   }
 
-  /** Retries until sshd answers and runs `true`, or the deadline passes. */
+  /** Retries until sshd accepts this run's key, or the deadline passes. */
   static async whenReady(
     t: SshTarget,
     timeoutMs: number,
@@ -59,14 +59,11 @@ export class GuestShell {
     let last = "";
     while (Date.now() < deadline && alive()) {
       try {
-        const s = await GuestShell.connect(
+        // "ready" comes after authentication: a command would only cost another round trip.
+        return await GuestShell.connect(
           t,
           Math.max(1000, deadline - Date.now()),
         );
-        const r = await s.exec("true");
-        if (r.code === 0) return s;
-        s.close();
-        last = `probe exited ${r.code}`;
       } catch (e) {
         last = (e as Error).message;
       }

@@ -5,6 +5,7 @@
 // through RunnerGuest, so tests hand it a fake guest that replays captured consoles.
 import { ConsoleWatch, type Finding } from "./kmsg.ts";
 import type { TestResult } from "./report/result.ts";
+import type { GuestTimer } from "./timing/record.ts";
 import {
   decide,
   type ExecOptions,
@@ -54,6 +55,8 @@ export interface RunnerOptions {
   /** How long a stopped test may take to settle before the guest is replaced anyway. */
   settleMs?: number;
   log?: (line: string) => void;
+  /** Times each test and its guest commands (timing.json). */
+  timer?: GuestTimer;
 }
 
 /** A suite that does not apply to the kernel at all (e.g. famfs suites on a stock kernel). */
@@ -141,7 +144,7 @@ export async function runOnGuest(
     const line = `echo 'famfs-lab: ${what} ${id}' > /dev/kmsg`;
     const hosts = [guest, ...(guest.peers ?? [])];
     await Promise.all(hosts.map(async (h, i) => {
-      await h.exec(line, { timeoutMs: 10_000 }).catch(() => {});
+      await timedExec((c, opts) => h.exec(c, opts), o, line, { timeoutMs: 10_000 }).catch(() => {});
       await cons[i].seen(`${what} ${id}`, markerMs);
     }));
   };
@@ -151,6 +154,7 @@ export async function runOnGuest(
     const id = `${suite.name}/fixture-teardown`;
     const started = Date.now();
     if (guest.lost()) return;
+    o.timer?.begin(suite.name, "fixture-teardown");
     await mark("test-begin", id);
     let error: string | undefined;
     try {
@@ -161,6 +165,7 @@ export async function runOnGuest(
       error = (e as Error).message;
     }
     await mark("test-end", id);
+    o.timer?.end();
     const own = ownFindings(id);
     const v = decide({
       error,
@@ -216,6 +221,7 @@ export async function runOnGuest(
       const limit = Math.round((test.timeoutMs ?? o.defaultTestMs ?? DEFAULT_TEST_MS) * guest.timeScale);
       const ac = new AbortController();
       const ctx = contextFor(guest, facts(), o, ac.signal, details);
+      o.timer?.begin(suite.name, test.name);
       await mark("test-begin", id);
       let outcome, error: string | undefined, timedOut: number | undefined;
       try {
@@ -236,6 +242,7 @@ export async function runOnGuest(
         else error = (e as Error).message;
       }
       await mark("test-end", id);
+      o.timer?.end();
       const own = ownFindings(id);
       const lost = guest.lost();
       const v = decide({
@@ -279,6 +286,16 @@ async function withLimit<T>(p: Promise<T>, ms: number, ac: AbortController, sett
   }
 }
 
+/** Runs a guest command, timed under the current test when the run keeps timings. */
+function timedExec(
+  exec: RunnerGuest["exec"],
+  o: RunnerOptions,
+  command: string,
+  opts: ExecOptions,
+): Promise<ExecResult> {
+  return o.timer ? o.timer.exec(command, () => exec(command, opts)) : exec(command, opts);
+}
+
 function contextFor(
   guest: RunnerGuest,
   facts: GuestFacts,
@@ -290,15 +307,15 @@ function contextFor(
     // A stopped test may not drive the guest any more.
     if (signal.aborted) return Promise.reject(new Error(`test stopped: not running ${command}`));
     const s = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
-    return exec(command, { ...opts, signal: s });
+    return timedExec(exec, o, command, { ...opts, signal: s });
   };
   const peers: Peer[] = (guest.peers ?? []).map((p) => ({
     host: p.host,
     devices: p.devices,
-    exec: stoppable((c, o) => p.exec(c, o)),
+    exec: stoppable((c, opts) => p.exec(c, opts)),
   }));
   return {
-    exec: stoppable((c, o) => guest.exec(c, o)),
+    exec: stoppable((c, opts) => guest.exec(c, opts)),
     guest: facts,
     peers,
     kernel: o.kernel,

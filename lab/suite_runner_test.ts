@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { notApplicable, type RunnerGuest, runOnGuest } from "./suite_runner.ts";
 import type { TestResult } from "./report/result.ts";
+import { GuestTimer } from "./timing/record.ts";
 import {
   CONTRACTS,
   defineSuite,
@@ -77,9 +78,10 @@ class FakeGuest implements RunnerGuest {
   }
 }
 
-async function run(guest: FakeGuest, suites: Suite[], kernel = ref) {
+async function run(guest: FakeGuest, suites: Suite[], kernel = ref, timer?: GuestTimer) {
   const results: TestResult[] = [];
-  await runOnGuest(guest, suites, { kernel, repo: "/repo", deno: "deno", markerWaitMs: 200, settleMs: 50 }, (r) => {
+  const o = { kernel, repo: "/repo", deno: "deno", markerWaitMs: 200, settleMs: 50, timer };
+  await runOnGuest(guest, suites, o, (r) => {
     results.push(r);
     return Promise.resolve();
   });
@@ -241,4 +243,34 @@ Deno.test("runner: a peer host gets the test markers, runs the test's commands, 
   const single = await run(new FakeGuest("s"), [suite]);
   assert.deepEqual(brief(single), ["uses-b:skip", "warns-on-b:skip"]);
   assert.match(single[0].skipReason!, /needs 2 hosts sharing memory, topology pmem has 1/);
+});
+
+Deno.test("runner: the timer gets each test and teardown, with its markers and commands by category", async () => {
+  const suite = defineSuite<void>({
+    name: "tm",
+    description: "",
+    needs: {},
+    fixture: { setup: () => Promise.resolve(), teardown: async (ctx) => void await ctx.exec("umount /mnt") },
+    tests: [
+      {
+        name: "probes",
+        run: async (ctx) => {
+          await ctx.exec("deno run -A /repo/suites/lib/famfs_probe.ts 0; exit $?");
+          await ctx.exec("deno run -A /repo/suites/lib/famfs_probe.ts 0; exit $?");
+          await new Promise((r) => setTimeout(r, 30));
+        },
+      },
+      { name: "fails", run: async (ctx) => void await must(ctx, "false x") },
+    ],
+  });
+  const timer = new GuestTimer("pmem");
+  await run(new FakeGuest("g"), [suite], ref, timer);
+  const t = timer.timing.tests;
+  assert.deepEqual(t.map((x) => `${x.suite}/${x.test}`), ["tm/probes", "tm/fails", "tm/fixture-teardown"]);
+  assert.deepEqual(Object.keys(t[0].execs).sort(), ["deno-run", "marker"]);
+  assert.equal(t[0].execs["deno-run"]!.count, 2);
+  assert.equal(t[0].execs.marker!.count, 2);
+  assert.ok(t[0].hostMs >= 25, `the 30 ms host-side wait is host time: ${t[0].hostMs}`);
+  assert.equal(t[1].execs.shell!.count, 1);
+  assert.equal(t[2].execs.shell!.count, 1);
 });

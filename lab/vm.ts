@@ -7,6 +7,7 @@ import { cacheDir, exists, processArgs, REPO_DIR } from "./cache.ts";
 import { type GuestDevice, parseDevices, renderSetupScript, renderSshdConfig } from "./guest_setup.ts";
 import { Qmp } from "./qmp.ts";
 import { renderQemuArgs, shellQuote } from "./qemu_args.ts";
+import type { PhaseClock } from "./phases.ts";
 import { GuestShell } from "./ssh.ts";
 import type { Topology } from "./topology.ts";
 
@@ -115,6 +116,8 @@ export interface BootOptions {
   accel?: Accel;
   /** Index of this guest on a multi-host topology (0: host-a, which sets the shared media up). */
   host?: number;
+  /** Times the boot's phases (and the stop's) when given. */
+  phases?: PhaseClock;
 }
 
 export class Guest {
@@ -169,32 +172,18 @@ export class Guest {
 
   static async boot(opts: BootOptions): Promise<Guest> {
     installSignalHandlers();
-    const { accel } = await chooseAccel({
-      kernelImage: opts.kernelImage,
-      override: opts.accel,
-      log: opts.log ?? console.error,
-    });
+    const time = <T>(name: string, f: () => Promise<T>) => opts.phases ? opts.phases.time(name, f) : f();
     const runDir = opts.runDir;
-    await Deno.mkdir(runDir, { recursive: true });
-    const port = freePort();
-    // A reused --run-id keeps old keys; ssh-keygen would stop to ask before overwriting them.
-    for (const [key, comment] of [["id_ed25519", "famfs-lab-client"], ["ssh_host_ed25519_key", "famfs-lab-guest"]]) {
-      for (const ext of ["", ".pub"]) await Deno.remove(`${runDir}/${key}${ext}`).catch(() => {});
-      await $({ quiet: true, stdin: "ignore" })`ssh-keygen -q -t ed25519 -N ${""} -C ${comment} -f ${runDir}/${key}`;
-    }
-    await Deno.copyFile(
-      `${runDir}/id_ed25519.pub`,
-      `${runDir}/authorized_keys`,
-    );
-    await Deno.writeTextFile(`${runDir}/sshd_config`, renderSshdConfig());
-    await Deno.writeTextFile(
-      `${runDir}/setup.sh`,
-      renderSetupScript(opts.topology, opts.host ?? 0),
-    );
-    await Deno.writeTextFile(
-      `${runDir}/topology.json`,
-      JSON.stringify(opts.topology, null, 2) + "\n",
-    );
+    // The accelerator verdict (cached) and the run folder's files do not depend on each other.
+    const [{ accel }, port] = await Promise.all([
+      time("accel", () =>
+        chooseAccel({
+          kernelImage: opts.kernelImage,
+          override: opts.accel,
+          log: opts.log ?? console.error,
+        })),
+      time("run-folder", () => prepareRunFolder(runDir, opts.topology, opts.host ?? 0)),
+    ]);
     const argv = renderQemuArgs({
       topology: opts.topology,
       kernel: opts.kernelImage,
@@ -206,28 +195,30 @@ export class Guest {
     });
     await writeRepro(runDir, argv, opts, port);
     const t = timeouts(accel, opts.debugKernel);
+    const started = Date.now();
     const g = new Guest(opts, argv, { ...t, hangMs: opts.hangMs ?? t.hangMs });
     await Deno.mkdir(`${cacheDir()}/running`, { recursive: true });
     await Deno.writeTextFile(
       g.#registry,
       JSON.stringify({ lab: Deno.pid, qemu: g.#child.pid, runDir }),
     );
-    const started = Date.now();
     try {
-      await g.#waitFor(
-        /famfs-lab: ready /,
-        g.timeouts.bootMs,
-        "the guest init to report ready",
-      );
+      await time("boot-to-init-ready", () =>
+        g.#waitFor(
+          /famfs-lab: ready /,
+          g.timeouts.bootMs,
+          "the guest init to report ready",
+        ));
       const key = await Deno.readTextFile(`${runDir}/id_ed25519`);
       const hostKey = await Deno.readTextFile(
         `${runDir}/ssh_host_ed25519_key.pub`,
       );
-      g.ssh = await GuestShell.whenReady(
-        { port, privateKey: key, hostPublicKey: hostKey },
-        g.timeouts.bootMs,
-        () => g.alive,
-      );
+      g.ssh = await time("ssh-ready", () =>
+        GuestShell.whenReady(
+          { port, privateKey: key, hostPublicKey: hostKey },
+          g.timeouts.bootMs,
+          () => g.alive,
+        ));
       g.bootMs = Date.now() - started;
       g.#watchHang = true;
       g.devices = parseDevices(
@@ -341,20 +332,38 @@ export class Guest {
     await this.ssh.exec(`echo ${shellQuote([text])} > /dev/kmsg`);
   }
 
-  /** Powers off through sysrq, falls back to QMP quit, then SIGKILL; removes run temp files. */
-  async stop(): Promise<void> {
-    if (this.alive) {
+  /**
+   * Powers off through sysrq, falls back to QMP quit, then SIGKILL; removes run temp files.
+   * `poweroff: false` is for a guest with nothing to keep (`lab exec`: its root is the host's, over
+   * 9p, and DAX backing files are shared mappings of host files): it waits only until the console
+   * shows everything the guest's kernel logged so far, then quits QEMU.
+   */
+  async stop(opts: { poweroff?: boolean } = {}): Promise<void> {
+    const phases = this.opts.phases;
+    const stop = () => this.#stop(opts.poweroff ?? true);
+    await (phases ? phases.time("stop", stop) : stop());
+  }
+
+  async #stop(poweroff: boolean): Promise<void> {
+    const t0 = performance.now();
+    if (this.alive && !poweroff) {
+      await this.#consoleCaughtUp();
+      this.opts.phases?.since("console-caught-up", t0);
+      this.ssh?.close();
+    } else if (this.alive) {
       try {
         // Asynchronous power-off: the guest init stays alive, so no false "kill init" panic.
         await this.ssh?.exec("sync; echo o > /proc/sysrq-trigger", {
           timeoutMs: 5000,
         });
       } catch { /* guest may already be gone */ }
+      this.opts.phases?.since("poweroff-request", t0);
       this.ssh?.close();
       await Promise.race([
         this.#status,
         new Promise((r) => setTimeout(r, this.timeouts.shutdownMs)),
       ]);
+      this.opts.phases?.since("poweroff-to-qemu-exit", t0);
     }
     if (this.alive) {
       try {
@@ -373,6 +382,15 @@ export class Guest {
     this.#stopFollow = true;
     await this.#follow;
     await this.#cleanup();
+  }
+
+  /** Logs a line in the guest and waits (briefly) until the console shows it: the log before it is in console.log. */
+  async #consoleCaughtUp(): Promise<void> {
+    const line = `famfs-lab: console-check ${crypto.randomUUID()}`;
+    try {
+      await this.ssh?.exec(`echo '${line}' > /dev/kmsg`, { timeoutMs: 5000 });
+      await this.#waitFor(new RegExp(line), 5000, "the console to catch up");
+    } catch { /* a guest that died or hung has nothing more to print */ }
   }
 
   /** Synchronous last resort (signal handlers): SIGKILL QEMU and drop temp files. */
@@ -403,6 +421,27 @@ export class Guest {
   async wait(): Promise<Deno.CommandStatus> {
     return await this.#status;
   }
+}
+
+/** Writes the files the guest reads at boot (keys, sshd config, setup script); returns a free SSH port. */
+async function prepareRunFolder(runDir: string, topology: Topology, host: number): Promise<number> {
+  await Deno.mkdir(runDir, { recursive: true });
+  // A reused --run-id: the console follower must not read the old console (QEMU truncates it later).
+  await Deno.remove(`${runDir}/console.log`).catch(() => {});
+  // A reused --run-id keeps old keys; ssh-keygen would stop to ask before overwriting them.
+  await Promise.all(
+    [["id_ed25519", "famfs-lab-client"], ["ssh_host_ed25519_key", "famfs-lab-guest"]].map(async ([key, comment]) => {
+      for (const ext of ["", ".pub"]) await Deno.remove(`${runDir}/${key}${ext}`).catch(() => {});
+      await $({ quiet: true, stdin: "ignore" })`ssh-keygen -q -t ed25519 -N ${""} -C ${comment} -f ${runDir}/${key}`;
+    }),
+  );
+  await Promise.all([
+    Deno.copyFile(`${runDir}/id_ed25519.pub`, `${runDir}/authorized_keys`),
+    Deno.writeTextFile(`${runDir}/sshd_config`, renderSshdConfig()),
+    Deno.writeTextFile(`${runDir}/setup.sh`, renderSetupScript(topology, host)),
+    Deno.writeTextFile(`${runDir}/topology.json`, JSON.stringify(topology, null, 2) + "\n"),
+  ]);
+  return freePort();
 }
 
 async function writeRepro(
