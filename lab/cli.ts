@@ -67,7 +67,7 @@ Options:
       --shard-weights FILE  summary.json whose durations balance the shards
                             (default: the newest complete run under reports/)
       --strict              run: deviations of the kernel's profile fail the run too
-      --dry-run             print the QEMU command line instead of booting
+      --dry-run             run, exec, shell: print the QEMU command line instead of booting
   -h, --help                this text
 
 Every guest leaves its console log and a repro.sh in reports/<run-id>/<topology>/.

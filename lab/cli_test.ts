@@ -22,6 +22,7 @@ const MISTAKES: { args: string[]; line: RegExp }[] = [
   { args: ["kernel", "--profile", "v10"], line: /^lab: --profile v10: unknown; choices: rfc-v2, v3, ref, none$/ },
   { args: ["kernel", "--flavour", "fast"], line: /^lab: --flavour fast: unknown; choices: base, debug$/ },
   { args: ["kernel", "--fragment", "nosuch.config"], line: /^lab: --fragment \/.*\/nosuch.config: cannot read it/ },
+  { args: ["sensitivity", "--dry-run"], line: /^lab: --dry-run: only run, exec and shell have one; sensitivity would/ },
   { args: ["run", "--accel", "hvf"], line: /^lab: --accel hvf: unknown; choices: kvm, tcg$/ },
   { args: ["exec", "--kernel", "bzImage", "--", "true"], line: /^lab: --kernel bzImage: .*needs --profile/ },
   { args: ["run", "--sute", "smoke"], line: /^lab: --sute: unknown option; options: / },

@@ -118,6 +118,10 @@ export function parseOptions(argv: string[]): LabOptions {
   if (mutants.length > 1 && command !== "sensitivity") {
     throw new UsageError("--mutant is repeatable only for sensitivity");
   }
+  // Only these print their plan instead of booting; any other command would run for real.
+  if (v["dry-run"] && !["run", "exec", "shell"].includes(command)) {
+    throw new UsageError(`--dry-run: only run, exec and shell have one; ${command || "no command"} would really run`);
+  }
   if (v.kernel && (v["kernel-src"] || v.series || mutants.length)) {
     throw new UsageError(
       "--kernel (a prebuilt image) cannot be combined with --kernel-src, --series or --mutant",
