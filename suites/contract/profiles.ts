@@ -39,7 +39,7 @@ export interface FmapRules {
   maxFileSize: bigint;
   /** errno of open() for a malformed map. */
   malformed: Errno;
-  /** errno of open() for a reply over fmapReplyMax (the daemon's write() fails). */
+  /** errno of open() for a reply longer than the request has room for (the daemon's write() fails). */
   oversized: Errno;
 }
 
@@ -60,7 +60,7 @@ export interface ProfileContract {
   fmapDevindexLimit: number;
   /** Slots of the per-connection daxdev table. */
   daxdevSlots: number;
-  /** Largest GET_FMAP reply payload the kernel takes. */
+  /** Largest GET_FMAP reply payload the kernel takes (beyond one page only when asked again after -ERANGE). */
   fmapReplyMax: number;
   /** Extent offsets and lengths must be multiples of this. */
   extentAlign: number;

@@ -140,7 +140,9 @@ function lengthCase(file: string, name: string, length: number): FmapCase {
     file,
     group: "header",
     reply: (l) => ({ ...base(l).reply, length }),
-    expect: (_l, c) => length > c.fmapReplyMax ? { kind: "refused", errno: c.fmap.oversized } : refused(c),
+    // The first GET_FMAP has room for one page in every profile; a larger room (rfc-v2) is only asked for after
+    // the daemon answers -ERANGE, which a written reply does not do.
+    expect: (_l, c) => length > PAGE ? { kind: "refused", errno: c.fmap.oversized } : refused(c),
   };
 }
 

@@ -76,7 +76,7 @@ Deno.test("get_fmap cases: both sides of each limit, as each profile's contract 
     "e-devindex-last": ["daxdev", "accepted", "daxdev"],
     "e-devindex-limit": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
     "h-len-page": ["refused EINVAL", "refused EINVAL", "refused EINVAL"],
-    "h-len-page-1": ["refused EIO", "refused EIO", "refused EINVAL"],
+    "h-len-page-1": ["refused EIO", "refused EIO", "refused EIO"],
     "h-version-2": Array(3).fill("refused EINVAL or fmap-version-unchecked"),
     "h-type-log": ["accepted", "accepted", "accepted"],
     "h-type-3": Array(3).fill("refused EINVAL or file-type-unchecked"),
