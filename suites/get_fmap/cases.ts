@@ -155,7 +155,7 @@ export const CASES: readonly FmapCase[] = [
     (_l, c) => refused(c),
   ),
   headerCase("h-slack", "file_size one byte less than the extents", { file_size: 2 * U - 1 }, (l) => ({
-    ...(base(l).accept as Extract<Expectation, { kind: "accepted" }>),
+    ...base(l).accept,
     size: 2 * U - 1,
   }), 2),
   headerCase("h-version-0", "fmap_version 0", { fmap_version: 0 }, (_l, c) => refused(c, "fmap-version-unchecked")),
@@ -399,7 +399,7 @@ export function layoutOf(c: FmapCase, d: Device): Layout {
   return { donor: d.areas[owner], units, logOffset: d.logOffset, deviceBytes: d.deviceBytes };
 }
 
-function acceptI(x: { fmap: Fmap; reply: FmapReplySpec }): Expectation {
+function acceptI(x: { fmap: Fmap; reply: FmapReplySpec }): Accepted {
   return { kind: "accepted", size: Number(x.reply.header!.file_size), fmap: x.fmap, write: true };
 }
 
